@@ -1,0 +1,99 @@
+"""Infrastructure configuration, read once from the environment at start.
+
+These are not runtime settings (those live in the settings store): they say where
+the database is, where to listen, where bots.yaml is. Nothing else in the code reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+import platformdirs
+
+DEFAULT_PORT = 8642
+
+
+class ConfigError(Exception):
+    """A bad infrastructure setting; the message names the variable."""
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    data_dir: Path = Path(platformdirs.user_data_dir("botsettings"))
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    bots_yaml: Path | None = None  # None: ./bots.yaml if it exists
+    user_bots_yaml: Path | None = None  # layered over bots_yaml
+    llm_env: dict[str, str] = {}  # LLM_BAWT_* variables: the environment layer
+    listener_poll_seconds: float = 1.0
+    log_format: str = "auto"  # auto | json | console
+    log_level: str = "info"
+    migrate_on_start: bool = True
+    max_body_bytes: int = 8 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
+        env = os.environ if env is None else env
+        kw: dict[str, object] = {}
+        if url := env.get("DATABASE_URL"):
+            kw["database_url"] = normalize_database_url(url)
+        if d := env.get("BOTSETTINGS_DATA_DIR"):
+            kw["data_dir"] = Path(d).expanduser()
+        if h := env.get("BOTSETTINGS_HOST"):
+            kw["host"] = h
+        if p := env.get("BOTSETTINGS_PORT"):
+            kw["port"] = _int("BOTSETTINGS_PORT", p, 1, 65535)
+        if y := env.get("BOTSETTINGS_BOTS_YAML"):
+            kw["bots_yaml"] = Path(y).expanduser()
+        if u := env.get("BOTSETTINGS_USER_BOTS_YAML"):
+            kw["user_bots_yaml"] = Path(u).expanduser()
+        kw["llm_env"] = {k: v for k, v in env.items() if k.startswith("LLM_BAWT_")}
+        if lp := env.get("BOTSETTINGS_LISTENER_POLL_SECONDS"):
+            kw["listener_poll_seconds"] = float(_int("BOTSETTINGS_LISTENER_POLL_SECONDS", lp, 1, 60))
+        if f := env.get("BOTSETTINGS_LOG_FORMAT"):
+            kw["log_format"] = _choice("BOTSETTINGS_LOG_FORMAT", f, ("auto", "json", "console"))
+        if lv := env.get("BOTSETTINGS_LOG_LEVEL"):
+            kw["log_level"] = _choice("BOTSETTINGS_LOG_LEVEL", lv.lower(),
+                                      ("debug", "info", "warning", "error"))
+        if m := env.get("BOTSETTINGS_MIGRATE"):
+            kw["migrate_on_start"] = _bool("BOTSETTINGS_MIGRATE", m)
+        if b := env.get("BOTSETTINGS_MAX_BODY_BYTES"):
+            kw["max_body_bytes"] = _int("BOTSETTINGS_MAX_BODY_BYTES", b, 1024, 1 << 30)
+        return cls(**kw)  # type: ignore[arg-type]
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual spellings and use the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix):]
+    raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url.split('://')[0]}://…")
+
+
+def _int(name: str, text: str, lo: int, hi: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {text!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _bool(name: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be on or off, got {text!r}")
+
+
+def _choice(name: str, text: str, choices: tuple[str, ...]) -> str:
+    if text not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {text!r}")
+    return text

@@ -1,0 +1,168 @@
+"""Keeping a process current: one dedicated LISTEN connection, catch-up from the log.
+
+A NOTIFY only wakes the listener; what it applies is read from the log (events
+after the last applied revision, up to the head read in the same snapshot, so
+changes arrive whole). The same catch-up runs after every (re)connect, so a lost
+notification loses nothing. While the connection is down the listener reconnects
+with backoff, re-reads on a bounded interval through the pool, and marks the
+resolver stale until it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.resolver import Resolver
+from app.store import reader
+from app.store.errors import is_unavailable
+from app.store.schema import NOTIFY_CHANNEL
+
+log = structlog.get_logger("botsettings.listener")
+
+APPLICATION_NAME = "botsettings-listener"  # how operators (and tests) find the LISTEN connection
+# Past this many events behind, reloading the projection beats replaying the log.
+RELOAD_THRESHOLD = 20_000
+
+
+async def catch_up(engine: AsyncEngine, resolver: Resolver) -> int:
+    """Apply what the log holds after ``resolver.revision``; returns events applied."""
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+        head = await reader.head(conn)
+        if head == resolver.revision:
+            return 0
+        if head - resolver.revision > RELOAD_THRESHOLD or head < resolver.revision:
+            # all_current sets its own isolation: use a fresh transaction for it.
+            await conn.rollback()
+            at, state = await reader.all_current(conn)
+            resolver.load(at, state)
+            log.info("state.reloaded", revision=at)
+            return at
+        events = await reader.events_between(conn, resolver.revision, head)
+    resolver.apply(events)
+    return len(events)
+
+
+class Listener:
+    def __init__(self, engine: AsyncEngine, dsn: str, resolver: Resolver, *, poll_interval: float = 1.0,
+                 max_backoff: float = 5.0) -> None:
+        self.engine = engine
+        self.dsn = dsn
+        self.resolver = resolver
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self._up = asyncio.Event()
+        self.last_error: str | None = None
+        self.reconnects = 0
+        self.notified = 0  # the highest revision a NOTIFY announced
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        await self.refresh()
+        self._task = asyncio.create_task(self._run(), name="settings-listener")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._close()
+
+    async def refresh(self) -> int:
+        """Catch up now (one at a time); used after local writes for read-your-writes."""
+        async with self._lock:
+            return await catch_up(self.engine, self.resolver)
+
+    @property
+    def connected(self) -> bool:
+        return self._up.is_set()
+
+    async def wait_connected(self) -> None:
+        await self._up.wait()
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            try:
+                await self._connect()
+                backoff = 0.1
+                await self._follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not is_unavailable(exc) and not isinstance(exc, asyncpg.PostgresError):
+                    log.exception("listener.failed")
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            await self._close()
+            if self.connected:
+                log.warning("listener.disconnected", error=self.last_error)
+            self._up.clear()
+            self.resolver.set_stale(True)
+            await self._poll_for(backoff)
+            backoff = min(backoff * 2, self.max_backoff)
+            self.reconnects += 1
+
+    async def _connect(self) -> None:
+        conn = await asyncpg.connect(self.dsn, timeout=5, server_settings={"application_name": APPLICATION_NAME})
+        self._conn = conn
+        conn.add_termination_listener(lambda _: self._wake.set())
+        await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
+        # Subscribe first, then catch up: whatever commits in between is read, not lost.
+        await self.refresh()
+        self._up.set()
+        self.last_error = None
+        self.resolver.set_stale(False)
+        log.info("listener.connected", revision=self.resolver.revision)
+
+    def _on_notify(self, *args: Any) -> None:
+        with contextlib.suppress(Exception):
+            self.notified = max(self.notified, int(json.loads(args[3])["last"]))
+        self._wake.set()
+
+    @property
+    def lag(self) -> int:
+        """Revisions announced by NOTIFY that this process has not applied yet."""
+        return max(0, self.notified - self.resolver.revision)
+
+    async def _follow(self) -> None:
+        assert self._conn is not None
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval * 5)
+            except TimeoutError:
+                # No news for a while: prove the connection is alive (a dead TCP peer
+                # sends no termination), and catch up in case a NOTIFY went missing.
+                await self._conn.execute("SELECT 1", timeout=self.poll_interval * 2)
+            self._wake.clear()
+            if self._conn.is_closed():
+                raise ConnectionError("the LISTEN connection closed")
+            await self.refresh()
+
+    async def _poll_for(self, seconds: float) -> None:
+        """While disconnected: keep the state fresh through the pool, every poll interval."""
+        deadline = time.monotonic() + seconds
+        while True:
+            with contextlib.suppress(Exception):
+                await self.refresh()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(self.poll_interval, remaining))
+
+    async def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)

