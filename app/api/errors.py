@@ -1,0 +1,70 @@
+"""Every error becomes an RFC 9457 problem+json response here, and only here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from app.domain.errors import (
+    BotSettingsError,
+    Conflict,
+    InvalidScope,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    ValidationFailed,
+)
+from app.store.errors import is_unavailable
+
+log = structlog.get_logger("botsettings.api")
+PROBLEM = "application/problem+json"
+
+_STATUS: dict[type[BotSettingsError], int] = {
+    ValidationFailed: 422,
+    InvalidScope: 400,
+    Conflict: 409,
+    NotFound: 404,
+    TooLarge: 413,
+}
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def on_domain_error(_: Request[Any, Any, Any], exc: BotSettingsError) -> Response[dict[str, Any]]:
+    status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+    errors = [{"key": e.key, "message": e.message, "code": e.code, **({"scope": e.scope} if e.scope else {})}
+              for e in exc.errors]
+    return problem(status, exc.title, exc.message, errors, **exc.extra)
+
+
+def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    errors = None
+    if isinstance(exc, ValidationException) and isinstance(exc.extra, list):
+        errors = [{"key": str(e.get("key", "body")), "message": str(e.get("message", "")),
+                   "code": "invalid_request"} if isinstance(e, dict) else {"key": "body", "message": str(e)}
+                  for e in exc.extra]
+    title = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+             405: "Method not allowed", 413: "Payload too large"}.get(exc.status_code, "Error")
+    return problem(exc.status_code, title, exc.detail, errors, headers=exc.headers)
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, Unavailable) or is_unavailable(exc):
+        log.warning("database.unavailable", path=request.url.path, error=type(exc).__name__)
+        return problem(503, "Service unavailable", "the database is unavailable; nothing was written, retry later",
+                       headers={"Retry-After": "1"})
+    log.exception("request.failed", path=request.url.path)
+    return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
+
+
+HANDLERS = {BotSettingsError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected}

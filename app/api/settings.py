@@ -1,0 +1,137 @@
+"""/v1/settings/{global | bots/<slug>}: read, merge-patch, put and delete keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, patch, put
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, JSONBody
+
+from app.api.common import actor_of, etag, if_match, reason_of
+from app.domain import scopes
+from app.domain.events import ChangeResult, ItemResult
+from app.domain.scopes import Scope
+from app.service import SettingsService
+
+
+class StoredSetting(msgspec.Struct, kw_only=True):
+    value: Any
+    key_version: int
+    revision: int
+    updated_at: datetime
+    updated_by: str
+
+
+class ScopeSettings(msgspec.Struct, kw_only=True):
+    scope: str
+    revision: int  # of the scope's last event; also the ETag
+    head: int
+    settings: dict[str, StoredSetting]
+
+
+class KeySetting(msgspec.Struct, kw_only=True):
+    scope: str
+    key: str
+    present: bool
+    value: Any
+    key_version: int
+    head: int
+
+
+class ChangeResponse(msgspec.Struct, kw_only=True):
+    changed: bool
+    message: str
+    change_id: str | None
+    first_revision: int | None
+    last_revision: int | None
+    head: int
+    items: list[ItemResult]
+    warnings: list[str]
+
+
+class PutBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    value: Any
+    reason: str | None = None
+
+
+def change_response(result: ChangeResult) -> Response[ChangeResponse]:
+    if result.changed:
+        message = (f"applied change {result.change_id}: revisions {result.first_revision}…{result.last_revision}"
+                   if result.first_revision != result.last_revision
+                   else f"applied change {result.change_id} at revision {result.first_revision}")
+    else:
+        message = "nothing changed: the stored values already match; no event was appended"
+    body = ChangeResponse(changed=result.changed, message=message,
+                          change_id=str(result.change_id) if result.change_id else None,
+                          first_revision=result.first_revision, last_revision=result.last_revision,
+                          head=result.head, items=result.items, warnings=result.warnings)
+    return Response(body, headers={"X-Settings-Revision": str(result.head)})
+
+
+Service = NamedDependency[SettingsService]
+ScopeDep = NamedDependency[Scope]
+
+
+@get("/", summary="Stored values of a scope")
+async def read_scope(service: Service, target: ScopeDep) -> Response[ScopeSettings]:
+    view = await service.scope_view(target)
+    body = ScopeSettings(scope=view.scope, revision=view.revision, head=view.head, settings={
+        v.key: StoredSetting(value=v.value, key_version=v.key_version, revision=v.revision,
+                             updated_at=v.updated_at, updated_by=v.updated_by) for v in view.values})
+    return Response(body, headers={"ETag": etag(view.revision)})
+
+
+@patch("/", summary="JSON merge-patch of a scope: null deletes a key; all keys in one change")
+async def patch_scope(request: Request[Any, Any, Any], service: Service, target: ScopeDep,
+                      data: JSONBody[dict[str, Any]]) -> Response[ChangeResponse]:
+    if not data:
+        raise HTTPException(status_code=400, detail="the patch is empty: send an object like {\"temperature\": 0.7}")
+    result = await service.patch(target, data, actor=actor_of(request), reason=reason_of(request),
+                                 expect_revision=if_match(request))
+    return change_response(result)
+
+
+@get("/{key:str}", summary="One stored key of a scope")
+async def read_key(service: Service, target: ScopeDep, key: FromPath[str]) -> Response[KeySetting]:
+    view = await service.key_view(target, key)
+    body = KeySetting(scope=view.scope, key=view.key, present=view.present, value=view.value,
+                      key_version=view.key_version, head=view.head)
+    return Response(body, headers={"ETag": etag(view.key_version)})
+
+
+@put("/{key:str}", summary="Set one key: body {\"value\": …}")
+async def put_key(request: Request[Any, Any, Any], service: Service, target: ScopeDep, data: JSONBody[PutBody],
+                  key: FromPath[str]) -> Response[ChangeResponse]:
+    result = await service.set_value(target, key, data.value, actor=actor_of(request),
+                                     reason=reason_of(request, data.reason), expect_version=if_match(request))
+    return change_response(result)
+
+
+@delete("/{key:str}", status_code=200, summary="Delete one key: the scope inherits it again")
+async def delete_key(request: Request[Any, Any, Any], service: Service, target: ScopeDep,
+                     key: FromPath[str]) -> Response[ChangeResponse]:
+    result = await service.delete_value(target, key, actor=actor_of(request), reason=reason_of(request),
+                                        expect_version=if_match(request))
+    return change_response(result)
+
+
+def _global_scope() -> Scope:
+    return scopes.GLOBAL
+
+
+def _bot_scope(slug: FromPath[str]) -> Scope:
+    return scopes.bot(slug)
+
+
+_ROUTES = [read_scope, patch_scope, read_key, put_key, delete_key]
+# The same handlers serve both scope forms; each router supplies its scope.
+HANDLERS = [
+    Router("/v1/settings/global", route_handlers=_ROUTES, tags=["settings"],
+           dependencies={"target": Provide(_global_scope, sync_to_thread=False)}),
+    Router("/v1/settings/bots/{slug:str}", route_handlers=_ROUTES, tags=["settings"],
+           dependencies={"target": Provide(_bot_scope, sync_to_thread=False)}),
+]
