@@ -229,6 +229,10 @@ del I, F, B, S
 REGISTRY: dict[str, SettingDef] = {d.key: d for d in _DEFS}
 LEGACY_NAMES: dict[str, str] = {old: d.key for d in _DEFS for old in d.legacy}
 WRITABLE_KEYS: tuple[str, ...] = tuple(d.key for d in _DEFS if d.writable)
+# Operators often write an environment-only setting by its variable name
+# (`DATABASE_URL`, `XAI_API_KEY`); those get the same refusal as the key itself.
+ENV_ONLY_BY_VARIABLE: dict[str, SettingDef] = {
+    name: d for d in _DEFS if not d.writable for name in d.env}
 
 
 def canonical_key(name: str) -> tuple[str, str | None]:
@@ -246,7 +250,7 @@ def keys_for(scope_type: ScopeType) -> list[SettingDef]:
 
 def lookup_writable(key: str, scope: Scope) -> SettingDef:
     """The definition of a key that may be written in ``scope``, or ValidationFailed."""
-    defn = REGISTRY.get(key)
+    defn = REGISTRY.get(key) or ENV_ONLY_BY_VARIABLE.get(key)
     if defn is None:
         raise _fail(key, "unknown_key", f"unknown setting '{key}'", scope)
     if not defn.writable:

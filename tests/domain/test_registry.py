@@ -110,6 +110,9 @@ def test_json_values_have_a_size_limit() -> None:
     ("xai_api_key", MIRA, "secret_key"), ("postgres_password", scopes.GLOBAL, "secret_key"),
     ("profile_maintenance_interval_minutes", MIRA, "scope_not_allowed"),
     ("system_prompt", scopes.GLOBAL, "scope_not_allowed"),
+    # written by their environment variable's name
+    ("DATABASE_URL", scopes.GLOBAL, "infra_key"), ("XAI_API_KEY", MIRA, "secret_key"),
+    ("LLM_BAWT_POSTGRES_PASSWORD", scopes.GLOBAL, "secret_key"),
 ])
 def test_keys_not_writable_in_a_scope_are_refused(key: str, scope: scopes.Scope, code: str) -> None:
     with pytest.raises(ValidationFailed) as exc:
