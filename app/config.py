@@ -7,12 +7,15 @@ the database is, where to listen, where bots.yaml is. Nothing else in the code r
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
 import platformdirs
+
+from app.domain.access import Token, TokenFileError, parse_tokens
 
 DEFAULT_PORT = 8642
 
@@ -34,6 +37,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     migrate_on_start: bool = True
     max_body_bytes: int = 8 * 1024 * 1024
+    tokens_file: Path | None = None  # API tokens; None: no authentication (loopback only)
+    cors_origins: tuple[str, ...] = ()  # empty: CORS off
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -63,7 +68,34 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["migrate_on_start"] = _bool("BOTSETTINGS_MIGRATE", m)
         if b := env.get("BOTSETTINGS_MAX_BODY_BYTES"):
             kw["max_body_bytes"] = _int("BOTSETTINGS_MAX_BODY_BYTES", b, 1024, 1 << 30)
+        if t := env.get("BOTSETTINGS_TOKENS_FILE"):
+            kw["tokens_file"] = Path(t).expanduser()
+        if c := env.get("BOTSETTINGS_CORS_ORIGINS"):
+            kw["cors_origins"] = tuple(o.strip() for o in c.split(",") if o.strip())
         return cls(**kw)  # type: ignore[arg-type]
+
+
+def load_tokens(config: Config) -> list[Token] | None:
+    """The API tokens, or None when no tokens file is configured (authentication off)."""
+    if config.tokens_file is None:
+        return None
+    try:
+        text = config.tokens_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"BOTSETTINGS_TOKENS_FILE: cannot read {config.tokens_file}: {exc.strerror}") from None
+    try:
+        return parse_tokens(str(config.tokens_file), text)
+    except TokenFileError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def normalize_database_url(url: str) -> str:

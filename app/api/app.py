@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar
+from litestar import Litestar, Response
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -14,7 +15,8 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics
 from app.api import bots, errors, health, settings, watch
-from app.config import Config
+from app.api.auth import make_guard
+from app.config import Config, load_tokens
 from app.logging import configure_logging
 from app.runtime import Runtime
 from app.service import SettingsService
@@ -22,6 +24,18 @@ from app.service import SettingsService
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
                               exclude=["^/metrics", "^/healthz", "^/readyz"])
+
+
+# HTML pages (the OpenAPI UI, the operators' page) must not be framed or sniffed.
+_HTML_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+                 "Content-Security-Policy": "frame-ancestors 'none'"}
+
+
+async def _security_headers(response: Response[object]) -> Response[object]:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if (response.media_type or "").startswith("text/html"):
+        response.headers.update(_HTML_HEADERS)
+    return response
 
 
 def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Litestar:
@@ -46,12 +60,16 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     def provide_service(state: State) -> SettingsService:
         return state.runtime.service  # type: ignore[no-any-return]
 
+    tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS,
                         PrometheusController],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        guards=[make_guard(tokens)],
+        after_request=_security_headers,
+        cors_config=CORSConfig(allow_origins=list(config.cors_origins)) if config.cors_origins else None,
         lifespan=[lifespan],
         request_max_body_size=config.max_body_bytes,
         openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",

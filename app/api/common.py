@@ -7,10 +7,12 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import HTTPException
 
+from app.api.auth import principal_of
+
 
 def actor_of(request: Request[Any, Any, Any]) -> str:
-    # Until tokens are configured, callers name themselves (X-Actor); see app/api/auth.py.
-    return request.headers.get("x-actor") or "api"
+    """The token's name; without tokens, whatever the caller says (X-Actor), see app/api/auth.py."""
+    return principal_of(request).name
 
 
 def reason_of(request: Request[Any, Any, Any], body_reason: str | None = None) -> str:

@@ -8,6 +8,7 @@ import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
+from app.domain.access import Forbidden, Unauthenticated
 from app.domain.errors import (
     BotSettingsError,
     Conflict,
@@ -28,6 +29,8 @@ _STATUS: dict[type[BotSettingsError], int] = {
     Conflict: 409,
     NotFound: 404,
     TooLarge: 413,
+    Unauthenticated: 401,
+    Forbidden: 403,
 }
 
 
@@ -44,7 +47,8 @@ def on_domain_error(_: Request[Any, Any, Any], exc: BotSettingsError) -> Respons
     status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
     errors = [{"key": e.key, "message": e.message, "code": e.code, **({"scope": e.scope} if e.scope else {})}
               for e in exc.errors]
-    return problem(status, exc.title, exc.message, errors, **exc.extra)
+    headers = {"WWW-Authenticate": 'Bearer realm="botsettings"'} if status == 401 else None
+    return problem(status, exc.title, exc.message, errors, headers=headers, **exc.extra)
 
 
 def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:

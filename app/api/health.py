@@ -12,12 +12,12 @@ from app.store import migrations
 from app.store.errors import is_unavailable
 
 
-@get("/healthz", summary="The process is up")
+@get("/healthz", summary="The process is up", opt={"public": True})
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", summary="The database is reachable and the schema is at head")
+@get("/readyz", summary="The database is reachable and the schema is at head", opt={"public": True})
 async def readyz(state: State) -> Response[Any]:
     try:
         current = await migrations.current_revision(state.runtime.engine)

@@ -130,7 +130,7 @@ def _bot_scope(slug: FromPath[str]) -> Scope:
 _ROUTES = [read_scope, patch_scope, read_key, put_key, delete_key]
 # The same handlers serve both scope forms; each router supplies its scope.
 HANDLERS = [
-    Router("/v1/settings/global", route_handlers=_ROUTES, tags=["settings"],
+    Router("/v1/settings/global", route_handlers=_ROUTES, tags=["settings"], opt={"scope": "global"},
            dependencies={"target": Provide(_global_scope, sync_to_thread=False)}),
     Router("/v1/settings/bots/{slug:str}", route_handlers=_ROUTES, tags=["settings"],
            dependencies={"target": Provide(_bot_scope, sync_to_thread=False)}),

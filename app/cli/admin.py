@@ -11,7 +11,7 @@ import click
 import msgspec
 
 from app.cli.output import emit_json, fail, run, show, table
-from app.config import Config, ConfigError
+from app.config import Config, ConfigError, is_loopback, load_tokens
 from app.domain.environment import env_layer
 from app.domain.errors import BotSettingsError
 from app.logging import configure_logging
@@ -45,11 +45,16 @@ def serve_cmd(host: str | None, port: int | None, workers: int, no_migrate: bool
         overrides["migrate_on_start"] = False
     config = msgspec.structs.replace(config, **overrides)
     configure_logging(config.log_format, config.log_level)
-    try:  # refuse to start on a bad bots.yaml or LLM_BAWT_* value, before binding
+    try:  # refuse to start on a bad bots.yaml, LLM_BAWT_* value or tokens file, before binding
         load_bots_config(config)
         env_layer(config.llm_env)
+        tokens = load_tokens(config)
     except (ConfigError, BotSettingsError) as exc:
         fail(str(exc), 2)
+    if tokens is None and not is_loopback(config.host):
+        fail(f"refusing to listen on {config.host} without API tokens: anyone who can reach it could change "
+             "every bot's settings. Set BOTSETTINGS_TOKENS_FILE (see `botsettings token create`), "
+             "or bind 127.0.0.1.", 2)
     where = "DATABASE_URL" if config.database_url else f"embedded PostgreSQL in {config.data_dir}"
     click.echo(f"botsettings on http://{config.host}:{config.port}/ ({where}, {workers} worker(s))", err=True)
     # uvicorn shuts down gracefully on SIGTERM, then restores the previous handler and

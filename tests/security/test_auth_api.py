@@ -1,0 +1,84 @@
+"""With tokens configured: who may read, change bots, change the global scope."""
+
+from __future__ import annotations
+
+import asyncpg
+from httpx import AsyncClient
+
+from tests.security.tokens import SECRETS, bearer
+
+pytest_plugins = ["tests.api.conftest"]
+
+
+async def test_without_a_token_only_health_is_open(client: AsyncClient, raw: asyncpg.Connection) -> None:
+    assert (await client.get("/healthz")).status_code == 200
+    assert (await client.get("/readyz")).status_code == 200
+    for method, path, body in [("PATCH", "/v1/settings/bots/mira", {"temperature": 0.5}),
+                               ("GET", "/v1/settings/bots/mira", None), ("GET", "/v1/bots", None),
+                               ("GET", "/metrics", None), ("GET", "/schema/openapi.json", None)]:
+        r = await client.request(method, path, json=body)
+        assert r.status_code == 401, (path, r.text)
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["www-authenticate"].startswith("Bearer")
+    r = await client.patch("/v1/settings/bots/mira", json={"temperature": 0.5},
+                           headers={"Authorization": "Bearer not-a-token"})
+    assert r.status_code == 401 and r.json()["detail"] == "the API token is not valid"
+    assert await raw.fetchval("SELECT count(*) FROM settings_events") == 0
+
+
+async def test_a_reader_reads_but_may_not_change(client: AsyncClient, raw: asyncpg.Connection) -> None:
+    assert (await client.get("/v1/bots/mira/effective", headers=bearer("reader"))).status_code == 200
+    r = await client.patch("/v1/settings/bots/mira", json={"temperature": 0.5}, headers=bearer("reader"))
+    assert r.status_code == 403
+    assert "role reader" in r.json()["detail"] and "needs writer" in r.json()["detail"]
+    assert await raw.fetchval("SELECT count(*) FROM settings_events") == 0
+
+
+async def test_a_writer_changes_bots_as_itself_but_not_the_global_scope(
+        client: AsyncClient, raw: asyncpg.Connection) -> None:
+    r = await client.patch("/v1/settings/bots/mira", json={"temperature": 0.5},
+                           headers={**bearer("writer"), "X-Actor": "someone-else"})
+    assert r.status_code == 200, r.text
+    assert await raw.fetchval("SELECT actor FROM settings_events WHERE revision = 1") == "writer"
+    for method, path, body in [("PATCH", "/v1/settings/global", {"temperature": 0.5}),
+                               ("PUT", "/v1/settings/global/temperature", {"value": 0.5}),
+                               ("DELETE", "/v1/settings/global/temperature", None)]:
+        r = await client.request(method, path, json=body, headers=bearer("writer"))
+        assert r.status_code == 403, (method, path, r.text)
+    r = await client.patch("/v1/settings/global", json={"temperature": 0.4}, headers=bearer("admin"))
+    assert r.status_code == 200
+    assert await raw.fetchval("SELECT array_agg(actor ORDER BY revision) FROM settings_events") == ["writer", "admin"]
+
+
+async def test_a_token_limited_to_mira_cannot_touch_nova(client: AsyncClient, raw: asyncpg.Connection) -> None:
+    headers = bearer("mira-writer")
+    assert (await client.patch("/v1/settings/bots/mira", json={"top_p": 0.5}, headers=headers)).status_code == 200
+    r = await client.patch("/v1/settings/bots/nova", json={"top_p": 0.5}, headers=headers)
+    assert r.status_code == 403 and "limited to bots mira" in r.json()["detail"]
+    assert (await client.get("/v1/bots/nova/effective", headers=headers)).status_code == 403
+    assert await raw.fetchval("SELECT count(*) FROM settings_events") == 1
+
+
+async def test_secrets_never_appear_in_responses_or_events(client: AsyncClient, raw: asyncpg.Connection) -> None:
+    r = await client.patch("/v1/settings/bots/mira", json={"temperature": 0.5}, headers=bearer("writer"))
+    wrong = await client.patch("/v1/settings/bots/mira", json={"temperature": 0.6},
+                               headers={"Authorization": f"Bearer {SECRETS['writer']}x"})
+    log = await raw.fetch("SELECT * FROM settings_events")
+    everything = r.text + wrong.text + str(wrong.headers) + repr([dict(row) for row in log])
+    assert not any(secret in everything for secret in SECRETS.values())
+
+
+async def test_cors_is_answered_only_for_configured_origins(client: AsyncClient) -> None:
+    preflight = {"Access-Control-Request-Method": "PATCH"}
+    ok = await client.options("/v1/settings/bots/mira", headers={"Origin": "https://ops.example", **preflight})
+    assert ok.headers.get("access-control-allow-origin") == "https://ops.example"
+    other = await client.options("/v1/settings/bots/mira", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in other.headers
+
+
+async def test_html_responses_carry_security_headers(client: AsyncClient) -> None:
+    r = await client.get("/schema/swagger", headers=bearer("reader"))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+    assert r.headers["x-content-type-options"] == "nosniff"

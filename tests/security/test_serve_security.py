@@ -1,0 +1,88 @@
+"""Safe by default, checked on the real `botsettings` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner
+
+from app.cli.main import cli
+from app.domain.access import Role, authenticate, parse_tokens
+from tests.security.tokens import SECRETS, bearer
+
+BIN = str(Path(sys.executable).with_name("botsettings"))
+
+
+def _serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([BIN, "serve", *args], env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_binding_beyond_loopback_without_tokens_is_refused(tmp_path: Path) -> None:
+    done = _serve({"BOTSETTINGS_DATA_DIR": str(tmp_path)}, "--host", "0.0.0.0")
+    assert done.returncode == 2
+    assert "refusing to listen on 0.0.0.0 without API tokens" in done.stderr
+    assert "BOTSETTINGS_TOKENS_FILE" in done.stderr
+
+
+def test_a_bad_tokens_file_stops_the_start_naming_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "tokens"
+    bad.write_text("# ops tokens\nops admin hunter2\n")
+    done = _serve({"BOTSETTINGS_DATA_DIR": str(tmp_path), "BOTSETTINGS_TOKENS_FILE": str(bad)})
+    assert done.returncode == 2
+    assert f"{bad}, line 2" in done.stderr and "never the secret" in done.stderr
+    assert "hunter2" not in done.stderr
+
+
+def test_token_create_prints_the_secret_once_and_a_line_that_authenticates_it() -> None:
+    result = CliRunner().invoke(cli, ["token", "create", "ci-bot", "--role", "writer", "--bots", "mira,nova",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["secret"] not in out["line"]
+    [token] = parse_tokens("line", out["line"])
+    principal = authenticate([token], out["secret"])
+    assert (principal.name, principal.role, principal.bots) == ("ci-bot", Role.WRITER, frozenset({"mira", "nova"}))
+    refused = CliRunner().invoke(cli, ["token", "create", "no spaces", "--role", "reader"])
+    assert refused.exit_code == 3 and "invalid token name" in refused.output
+
+
+def test_failed_attempts_are_logged_without_the_secret(db_url: str, tokens_file: Path, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path),
+           "BOTSETTINGS_TOKENS_FILE": str(tokens_file), "BOTSETTINGS_LOG_FORMAT": "json"}
+    proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-migrate"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        guess = SECRETS["admin"][:-1] + "x"
+        assert httpx.patch(f"{url}/v1/settings/global", json={"temperature": 0.5},
+                           headers={"Authorization": f"Bearer {guess}"}).status_code == 401
+        assert httpx.patch(f"{url}/v1/settings/global", json={"temperature": 0.5},
+                           headers=bearer("admin")).status_code == 200
+    finally:
+        proc.terminate()
+        output = proc.communicate(timeout=20)[0]
+    events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    failed = [e for e in events if e.get("event") == "auth.failed"]
+    assert len(failed) == 1 and failed[0]["path"] == "/v1/settings/global"
+    assert any(e.get("event") == "change.applied" and e.get("actor") == "admin" for e in events)
+    assert guess not in output and not any(secret in output for secret in SECRETS.values())
