@@ -8,7 +8,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHES = ["resolution", "load"]
+BENCHES = ["resolution", "load", "fuzz"]
 
 
 def main() -> None:

@@ -9,14 +9,9 @@ CPU than the server on a 2-core machine and measure itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import random
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -56,50 +51,16 @@ class Conn:
         self.writer.close()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@contextlib.asynccontextmanager
-async def served(db_url: str, data_dir: Path, *, workers: int = 1,
-                 extra_env: dict[str, str] | None = None) -> AsyncIterator[tuple[int, asyncio.subprocess.Process]]:
-    """A `botsettings serve` process on a free loopback port, ready."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(data_dir),
-           "BOTSETTINGS_LOG_LEVEL": "warning", **(extra_env or {})}
-    proc = await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).with_name("botsettings")), "serve", "--port", str(port), "--no-migrate",
-        "--workers", str(workers), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                conn = await Conn.open(port)
-                status, _ = await conn.request("GET", "/readyz")
-                conn.close()
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if proc.returncode is not None or time.monotonic() > deadline:
-                raise RuntimeError("botsettings serve did not start")
-            await asyncio.sleep(0.1)
-        yield port, proc
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-        await asyncio.wait_for(proc.wait(), 30)
-
-
 class LoadResult(msgspec.Struct, kw_only=True):
     seconds: float
     reads: list[float]  # latencies, seconds
     writes: list[float]
     errors: list[str]
     acknowledged: list[tuple[str, str, int]]  # (bot, value, revision)
+
+
+def port_of(base_url: str) -> int:
+    return int(base_url.rsplit(":", 1)[1])
 
 
 async def mixed_load(port: int, *, clients: int, seconds: float, write_share: float = 0.1,
@@ -183,14 +144,14 @@ async def main(seconds: float = 60, clients: int = 32) -> None:
     import tempfile
 
     from bench.common import fresh_database, percentile, report
+    from bench.process import service_process
 
     args = [a for a in sys.argv[2:] if a.replace(".", "").isdigit()]
     seconds = float(args[0]) if args else seconds
     clients = int(args[1]) if len(args) > 1 else clients
     async with fresh_database() as url:
-        with tempfile.TemporaryDirectory() as tmp:
-            async with served(url, Path(tmp)) as (port, _):
-                result = await mixed_load(port, clients=clients, seconds=seconds)
+        with tempfile.TemporaryDirectory() as tmp, service_process(url, Path(tmp)) as (base_url, _):
+            result = await mixed_load(port_of(base_url), clients=clients, seconds=seconds)
         problems = await lost_updates(url, result)
     total = len(result.reads) + len(result.writes)
     rows = [

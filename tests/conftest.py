@@ -8,6 +8,7 @@ test gets a fresh clone of it (TRUNCATE is forbidden on the log, by design).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import uuid
@@ -70,14 +71,28 @@ def template_url(server_url: str) -> Iterator[str]:
     asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture
-def db_url(server_url: str, template_url: str) -> Iterator[str]:
-    """A fresh, migrated database for one test."""
+@contextlib.contextmanager
+def cloned_database(server_url: str, template_url: str) -> Iterator[str]:
+    """A fresh, migrated database, cloned from the template; dropped afterwards."""
     name = f"bs_test_{uuid.uuid4().hex[:12]}"
     template = sa.make_url(template_url).database
     asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     yield _with_database(server_url, name)
     asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_url(server_url: str, template_url: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    with cloned_database(server_url, template_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_db_url(server_url: str, template_url: str) -> Iterator[str]:
+    """A fresh, migrated database shared by one module's tests (e.g. one fuzzed server)."""
+    with cloned_database(server_url, template_url) as url:
+        yield url
 
 
 @pytest.fixture

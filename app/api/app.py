@@ -16,6 +16,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from app import metrics
 from app.api import bots, errors, health, settings, watch
 from app.api.auth import make_guard
+from app.api.openapi import document_problems
 from app.config import Config, load_tokens
 from app.logging import configure_logging
 from app.runtime import Runtime
@@ -36,6 +37,10 @@ async def _security_headers(response: Response[object]) -> Response[object]:
     if (response.media_type or "").startswith("text/html"):
         response.headers.update(_HTML_HEADERS)
     return response
+
+
+class MetricsController(PrometheusController):
+    include_in_schema = False  # Prometheus's text format, for scrapers; not part of the API
 
 
 def create_app(config: Config | None = None, runtime: Runtime | None = None) -> Litestar:
@@ -63,7 +68,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS,
-                        PrometheusController],
+                        MetricsController],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
@@ -71,6 +76,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         after_request=_security_headers,
         cors_config=CORSConfig(allow_origins=list(config.cors_origins)) if config.cors_origins else None,
         lifespan=[lifespan],
+        on_startup=[document_problems],
         request_max_body_size=config.max_body_bytes,
         openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),

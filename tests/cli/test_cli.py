@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,8 +13,7 @@ from click.testing import CliRunner
 
 from app.cli.main import cli
 from app.cli.output import EXIT_CONFLICT, EXIT_INVALID
-
-BIN = str(Path(sys.executable).with_name("botsettings"))
+from bench.process import BIN, service_process
 
 
 @pytest.fixture
@@ -98,36 +94,15 @@ def test_exit_code_for_conflicts_is_documented() -> None:
     assert EXIT_CONFLICT == 4 and EXIT_INVALID == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_serve_then_patch_over_http_and_read_with_the_cli(db_url: str, tmp_path: Path) -> None:
     """The issue's 'done when': curl PATCH, then `botsettings get` in another process."""
-    port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path)}
-    proc = subprocess.Popen([BIN, "serve", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "serve did not become ready"
-            time.sleep(0.1)
-        r = httpx.patch(f"http://127.0.0.1:{port}/v1/settings/bots/mira", content=b'{"temperature":0.5}')
+    with service_process(db_url, tmp_path, migrate=True) as (url, _):
+        r = httpx.patch(f"{url}/v1/settings/bots/mira", content=b'{"temperature":0.5}')
         assert r.status_code == 200 and r.json()["head"] == 1
         out = subprocess.run([BIN, "get", "temperature", "--bot", "mira"], env=env, capture_output=True,
                              text=True, timeout=60)
         assert out.stdout.strip() == "0.5", out.stderr
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def test_the_embedded_database_persists_between_processes(tmp_path: Path) -> None:

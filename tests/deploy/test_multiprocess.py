@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,34 +13,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-BIN = str(Path(sys.executable).with_name("botsettings"))
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.process import BIN, free_port, wait_ready
 
 
 @pytest.fixture
 def processes(db_url: str, tmp_path: Path) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
     env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path)}
     started = []
-    for _ in range(3):
-        port = _port()
+    for _ in range(3):  # started together, then waited for: they boot in parallel
+        port = free_port()
         proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-migrate"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append((proc, f"http://127.0.0.1:{port}"))
-    deadline = time.monotonic() + 60
     for proc, url in started:
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "a service process did not start"
-            time.sleep(0.1)
+        wait_ready(url, proc)
     yield started
     for proc, _ in started:
         if proc.poll() is None:

@@ -6,10 +6,6 @@ whatever DATABASE_URL says."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,8 +19,7 @@ from sqlalchemy import make_url
 from app.store import migrations
 from app.store.embedded import start_embedded
 from app.store.engine import asyncpg_dsn, make_engine
-
-BIN = str(Path(sys.executable).with_name("botsettings"))
+from bench.process import service_process
 
 
 class OwnServer:
@@ -65,29 +60,12 @@ def own_server() -> Iterator[OwnServer]:
 
 @pytest.mark.slow
 async def test_a_database_restart_under_write_load_loses_nothing(own_server: OwnServer, tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": own_server.url, "BOTSETTINGS_DATA_DIR": str(tmp_path),
-           "BOTSETTINGS_LISTENER_POLL_SECONDS": "1"}
-    proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-migrate"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     acknowledged: dict[int, tuple[int, int]] = {}  # memory_n_results value → its change's revisions
     failed: list[int] = []
     read_statuses: list[int] = []
     stale_seen = False
-    try:
+    with service_process(own_server.url, tmp_path, env={"BOTSETTINGS_LISTENER_POLL_SECONDS": "1"}) as (url, _):
         async with httpx.AsyncClient(base_url=url, timeout=10) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None and time.monotonic() < deadline
-                await asyncio.sleep(0.1)
             stop = asyncio.Event()
 
             async def writer() -> None:
@@ -134,9 +112,6 @@ async def test_a_database_restart_under_write_load_loses_nothing(own_server: Own
                     break
                 assert time.monotonic() < deadline, body
                 await asyncio.sleep(0.1)
-    finally:
-        proc.terminate()
-        proc.wait(20)
 
     assert failed, "the outage should have failed some writes"
     assert stale_seen, "reads during the outage should be marked stale"

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bench.load import lost_updates, mixed_load, served
+from bench.load import lost_updates, mixed_load, port_of
+from bench.process import service_process
 
 
 @pytest.mark.slow
 async def test_mixed_load_has_no_error_and_loses_no_update(db_url: str, tmp_path: Path) -> None:
-    async with served(db_url, tmp_path) as (port, _):
-        result = await mixed_load(port, clients=16, seconds=6)
+    with service_process(db_url, tmp_path) as (base_url, _):
+        result = await mixed_load(port_of(base_url), clients=16, seconds=6)
     assert not result.errors, result.errors[:5]
     assert len(result.reads) > 100 and len(result.acknowledged) > 20
     assert await lost_updates(db_url, result) == []

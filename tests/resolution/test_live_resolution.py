@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from app.domain.resolution import Layer
 from app.service import SettingsService
 from app.store import reader
 from app.store.listener import APPLICATION_NAME, Listener
+from bench.process import service_process
 from tests.resolution.conftest import MakeRuntime
 
 MIRA, NOVA, GLOBAL = scopes.bot("mira"), scopes.bot("nova"), scopes.GLOBAL
@@ -169,35 +167,14 @@ async def test_subscribers_hear_each_applied_change(make_runtime: MakeRuntime, s
     unsubscribe()
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_a_change_reaches_another_process_even_after_its_listener_is_killed(
         db_url: str, tmp_path: Path, service: SettingsService, raw: asyncpg.Connection) -> None:
-    port = _port()
-    env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path),
-           "BOTSETTINGS_LISTENER_POLL_SECONDS": "1"}
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("botsettings")), "serve", "--port", str(port),
-                             "--no-migrate"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with service_process(db_url, tmp_path, env={"BOTSETTINGS_LISTENER_POLL_SECONDS": "1"}) as (base, _):
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
             async def effective_temperature() -> float:
                 r = await http.get("/v1/bots/mira/effective", params={"keys": "temperature"})
                 return r.json()["settings"]["temperature"]["value"]
 
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline and proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                await asyncio.sleep(0.1)
             await service.set_value(MIRA, "temperature", 0.11, actor="other-process")
             t0 = time.monotonic()
             while await effective_temperature() != 0.11:
@@ -214,6 +191,3 @@ async def test_a_change_reaches_another_process_even_after_its_listener_is_kille
                 await asyncio.sleep(0.05)
             body = (await http.get("/v1/bots/mira/effective")).json()
             assert body["revision"] == 4
-    finally:
-        proc.terminate()
-        proc.wait(10)

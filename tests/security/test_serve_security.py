@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,9 +12,8 @@ from click.testing import CliRunner
 
 from app.cli.main import cli
 from app.domain.access import Role, authenticate, parse_tokens
+from bench.process import BIN, service_process
 from tests.security.tokens import SECRETS, bearer
-
-BIN = str(Path(sys.executable).with_name("botsettings"))
 
 
 def _serve(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -55,32 +51,15 @@ def test_token_create_prints_the_secret_once_and_a_line_that_authenticates_it() 
 
 
 def test_failed_attempts_are_logged_without_the_secret(db_url: str, tokens_file: Path, tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path),
-           "BOTSETTINGS_TOKENS_FILE": str(tokens_file), "BOTSETTINGS_LOG_FORMAT": "json"}
-    proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-migrate"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
-        guess = SECRETS["admin"][:-1] + "x"
+    env = {"BOTSETTINGS_TOKENS_FILE": str(tokens_file), "BOTSETTINGS_LOG_FORMAT": "json"}
+    guess = SECRETS["admin"][:-1] + "x"
+    with service_process(db_url, tmp_path, env=env, output=subprocess.PIPE) as (url, proc):
         assert httpx.patch(f"{url}/v1/settings/global", json={"temperature": 0.5},
                            headers={"Authorization": f"Bearer {guess}"}).status_code == 401
         assert httpx.patch(f"{url}/v1/settings/global", json={"temperature": 0.5},
                            headers=bearer("admin")).status_code == 200
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=20)[0]
+    assert proc.stdout is not None
+    output = proc.stdout.read().decode()
     events = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     failed = [e for e in events if e.get("event") == "auth.failed"]
     assert len(failed) == 1 and failed[0]["path"] == "/v1/settings/global"
