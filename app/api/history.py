@@ -8,9 +8,10 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.api.common import actor_of, reason_of
+from app.api.settings import ChangeResponse, change_response
 from app.domain.audit import (
     ChangeDetail,
     ChangesPage,
@@ -23,11 +24,14 @@ from app.domain.audit import (
 )
 from app.domain.errors import BadRequest, FieldError
 from app.domain.events import Source
-from app.domain.history import Point, parse_point, parse_time, point_of
+from app.domain.history import DiffItem, Point, parse_point, parse_time, point_of
 from app.domain.scopes import parse_scope
 from app.service import SettingsService
 
 Service = NamedDependency[SettingsService]
+# `scope` is a name Litestar reserves (the ASGI scope), and `from` is Python's.
+ScopeQuery = Annotated[str | None, QueryParameter(name="scope", description="global or bots/<slug>")]
+FromPoint = Annotated[str, QueryParameter(name="from", description="a revision, a timestamp or a span (24h)")]
 _SOURCES = ", ".join(s.value for s in Source)
 
 
@@ -50,6 +54,21 @@ class RevertBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: str | None = None
 
 
+class RestoreResponse(msgspec.Struct, kw_only=True):
+    target: str
+    target_revision: int | None
+    dry_run: bool
+    diff: list[DiffItem]  # key, from, to: what differs now from the target
+    skipped: list[FieldError]  # differences the registry no longer lets us restore
+    change: ChangeResponse | None  # the appended change; null for a dry run or when nothing differs
+
+
+def _restored(result: RestoreResult) -> RestoreResponse:
+    change = change_response(result.change).content if result.change is not None else None
+    return RestoreResponse(target=result.target, target_revision=result.target_revision, dry_run=result.dry_run,
+                           diff=result.diff, skipped=result.skipped, change=change)
+
+
 def _filter(scope: str | None, key: str | None, actor: str | None, source: str | None, since: str | None,
             until: str | None, change: str | None = None) -> EventFilter:
     if source is not None and source not in Source.__members__.values():
@@ -62,20 +81,20 @@ def _filter(scope: str | None, key: str | None, actor: str | None, source: str |
 
 
 @get("/v1/history", summary="Events, newest first, filtered; cursor pagination", tags=["history"])
-async def list_history(service: Service, scope: FromQuery[str | None] = None, key: FromQuery[str | None] = None,
+async def list_history(service: Service, scope_: ScopeQuery = None, key: FromQuery[str | None] = None,
                        actor: FromQuery[str | None] = None, source: FromQuery[str | None] = None,
                        change: FromQuery[str | None] = None, since: FromQuery[str | None] = None,
                        until: FromQuery[str | None] = None, limit: FromQuery[int] = 50,
                        cursor: FromQuery[str | None] = None) -> HistoryPage:
-    return await service.history(_filter(scope, key, actor, source, since, until, change), limit, cursor)
+    return await service.history(_filter(scope_, key, actor, source, since, until, change), limit, cursor)
 
 
 @get("/v1/changes", summary="Changes, newest first, filtered; cursor pagination", tags=["history"])
-async def list_changes(service: Service, scope: FromQuery[str | None] = None, key: FromQuery[str | None] = None,
+async def list_changes(service: Service, scope_: ScopeQuery = None, key: FromQuery[str | None] = None,
                        actor: FromQuery[str | None] = None, source: FromQuery[str | None] = None,
                        since: FromQuery[str | None] = None, until: FromQuery[str | None] = None,
                        limit: FromQuery[int] = 50, cursor: FromQuery[str | None] = None) -> ChangesPage:
-    return await service.changes(_filter(scope, key, actor, source, since, until), limit, cursor)
+    return await service.changes(_filter(scope_, key, actor, source, since, until), limit, cursor)
 
 
 @get("/v1/changes/{change_id:str}", summary="One change with its events", tags=["history"])
@@ -86,23 +105,23 @@ async def get_change(service: Service, change_id: FromPath[str]) -> ChangeDetail
 @post("/v1/changes/{change_id:str}/revert", status_code=200, tags=["history"],
       summary="Restore the values a change replaced (409 if a later change touched them, unless force)")
 async def revert_change(request: Request[Any, Any, Any], service: Service, change_id: FromPath[str],
-                        data: RevertBody | None = None) -> RestoreResult:
+                        data: JSONBody[RevertBody | None] = None) -> RestoreResponse:
     body = data or RevertBody()
-    return await service.revert(change_id, force=body.force, dry_run=body.dry_run, actor=actor_of(request),
-                                reason=reason_of(request, body.reason))
+    return _restored(await service.revert(change_id, force=body.force, dry_run=body.dry_run, actor=actor_of(request),
+                                reason=reason_of(request, body.reason)))
 
 
 @post("/v1/rollback", status_code=200, tags=["history"],
       summary="Restore the state at a revision or time, as one new change (or a dry run)")
-async def rollback(request: Request[Any, Any, Any], service: Service, data: RollbackBody) -> RestoreResult:
+async def rollback(request: Request[Any, Any, Any], service: Service, data: JSONBody[RollbackBody]) -> RestoreResponse:
     if (data.to.revision is None) == (data.to.time is None):
         raise BadRequest('"to" needs exactly one of {"revision": N} or {"time": "…"}',
                          [FieldError(key="to", code="invalid_point", message="give revision or time")])
     to = Point(revision=data.to.revision) if data.to.revision is not None else Point(
         time=parse_time(data.to.time or "", "to.time"))
-    return await service.rollback(to, scope=parse_scope(data.scope) if data.scope else None, keys=data.keys,
-                                  dry_run=data.dry_run, actor=actor_of(request),
-                                  reason=reason_of(request, data.reason))
+    return _restored(await service.rollback(to, scope=parse_scope(data.scope) if data.scope else None,
+                                            keys=data.keys, dry_run=data.dry_run, actor=actor_of(request),
+                                            reason=reason_of(request, data.reason)))
 
 
 def _point(text: str, name: str) -> Point:
@@ -110,10 +129,10 @@ def _point(text: str, name: str) -> Point:
 
 
 @get("/v1/diff", summary="What differs between two points (revision or time)", tags=["history"])
-async def diff(service: Service, from_: Annotated[str, Parameter(query="from")],
-               to: FromQuery[str | None] = None, scope: FromQuery[str | None] = None) -> DiffResult:
+async def diff(service: Service, from_: FromPoint,
+               to: FromQuery[str | None] = None, scope_: ScopeQuery = None) -> DiffResult:
     end = _point(to, "to") if to else Point(revision=await service.head())
-    return await service.diff(_point(from_, "from"), end, parse_scope(scope) if scope else None)
+    return await service.diff(_point(from_, "from"), end, parse_scope(scope_) if scope_ else None)
 
 
 @get("/v1/settings", summary="Every scope's stored values, now or at ?revision= / ?as_of=", tags=["history"])
