@@ -80,7 +80,7 @@ ScopeDep = NamedDependency[Scope]
 
 @get("/", summary="Stored values of a scope; at a past point with ?revision=N or ?as_of=TIME")
 async def read_scope(service: Service, target: ScopeDep, revision: FromQuery[str | None] = None,
-                     as_of: FromQuery[str | None] = None) -> Response[ScopeSettings] | Response[PastState]:
+                     as_of: FromQuery[str | None] = None) -> Response[ScopeSettings | PastState]:
     if (point := point_of(revision, as_of)) is not None:
         past = await service.state_at(point, target)
         return Response(past, headers={"X-Settings-Revision": str(past.revision)})
