@@ -64,6 +64,9 @@ def test_list_as_of_diff_changes_and_revert(invoke) -> None:
     assert "temperature  0.7" in invoke("list", "--global")
     diff = invoke("diff", "--from", "1")
     assert "global  temperature  0.5   0.7" in diff and "1 difference(s) from revision 1 to 2" in diff
+    assert invoke("history", "--since", "1h", "--global").count("temperature") == 2
+    assert "no events match" in invoke("history", "--until", "1h")
+    assert "expected a timestamp" in invoke("history", "--since", "5", code=2)
     assert change in invoke("changes")
     assert "0.5 → 0.7" in invoke("change", change)
     out = invoke("revert", change, "--yes", "--reason", "too warm")
