@@ -97,6 +97,7 @@ async def test_revert_conflicts_when_a_later_change_touched_its_keys_unless_forc
     ("get", "/v1/settings/bots/mira", {"params": {"as_of": "last tuesday"}}, 400, "not an ISO 8601 timestamp"),
     ("get", "/v1/settings/bots/mira", {"params": {"as_of": "2026-11-20T10:00Z", "revision": "1"}}, 400, "not both"),
     ("get", "/v1/bots/mira/effective", {"params": {"as_of": "nope"}}, 400, "not an ISO 8601 timestamp"),
+    ("get", "/v1/bots/ghost/effective", {"params": {"revision": "1"}}, 404, "unknown bot 'ghost' at revision 1"),
     ("get", "/v1/history", {"params": {"since": "2026-99-01"}}, 400, "since"),
     ("get", "/v1/history", {"params": {"cursor": "x"}}, 400, "cursor"),
     ("get", "/v1/history", {"params": {"limit": "0"}}, 400, "limit"),
