@@ -37,6 +37,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     migrate_on_start: bool = True
     max_body_bytes: int = 8 * 1024 * 1024
+    snapshot_every: int = 10_000  # revisions between whole-state snapshots (0: never)
     tokens_file: Path | None = None  # API tokens; None: no authentication (loopback only)
     cors_origins: tuple[str, ...] = ()  # empty: CORS off
 
@@ -68,6 +69,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["migrate_on_start"] = _bool("BOTSETTINGS_MIGRATE", m)
         if b := env.get("BOTSETTINGS_MAX_BODY_BYTES"):
             kw["max_body_bytes"] = _int("BOTSETTINGS_MAX_BODY_BYTES", b, 1024, 1 << 30)
+        if se := env.get("BOTSETTINGS_SNAPSHOT_EVERY"):
+            kw["snapshot_every"] = _int("BOTSETTINGS_SNAPSHOT_EVERY", se, 0, 1_000_000_000)
         if t := env.get("BOTSETTINGS_TOKENS_FILE"):
             kw["tokens_file"] = Path(t).expanduser()
         if c := env.get("BOTSETTINGS_CORS_ORIGINS"):

@@ -51,7 +51,7 @@ class Runtime:
         self.engine = engine
         self.resolver = resolver
         self.listener: Listener | None = None
-        self.service = SettingsService(engine, resolver)
+        self.service = SettingsService(engine, resolver, snapshot_every=config.snapshot_every)
 
     @classmethod
     async def start(cls, config: Config, *, migrate: bool | None = None, listen: bool = False) -> Runtime:

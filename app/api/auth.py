@@ -82,3 +82,15 @@ def require(request: Request[Any, Any, Any], action: Action, scope: Scope | None
     principal = principal_of(request)
     authorize(principal, action, scope)
     return principal
+
+
+def require_each(request: Request[Any, Any, Any], action: Action, scopes_: list[Scope]) -> None:
+    """Every one of several scopes (a change spanning scopes)."""
+    principal = principal_of(request)
+    for scope in scopes_:
+        authorize(principal, action, scope)
+
+
+def require_read(request: Request[Any, Any, Any], scope: Scope | None) -> None:
+    """A read of one scope's data, or (``None``) of every scope's."""
+    authorize(principal_of(request), Action.READ, scope, every_scope=True)

@@ -10,6 +10,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
 from app.domain.errors import FieldError, ValidationFailed
+from app.domain.history import point_of
 from app.domain.registry import REGISTRY, canonical_key, parse_text
 from app.service import BotSummary, SettingsService
 
@@ -69,11 +70,15 @@ async def list_bots(service: Service) -> BotList:
                    revision=service.resolver.revision)
 
 
-@get("/v1/bots/{slug:str}/effective", summary="Every key of a bot: value, source and revision", tags=["bots"])
+@get("/v1/bots/{slug:str}/effective", tags=["bots"],
+     summary="Every key of a bot: value, source and revision; at a past point with ?as_of= or ?revision=")
 async def effective(request: Request[Any, Any, Any], service: Service, slug: FromPath[str],
-                    keys: FromQuery[str | None] = None) -> Response[Effective]:
+                    keys: FromQuery[str | None] = None, as_of: FromQuery[str | None] = None,
+                    revision: FromQuery[str | None] = None) -> Response[Effective]:
     overrides, warnings = overrides_from_query(request)
-    snap = service.snapshot(slug, overrides)
+    point = point_of(revision, as_of)
+    # In the past, only the database layers are versioned: bots.yaml and env are today's.
+    snap = service.snapshot(slug, overrides) if point is None else await service.snapshot_at(slug, point, overrides)
     chosen = selected_keys(keys, snap.values)
     values = snap.values if chosen is None else {k: snap.values[k] for k in chosen}
     body = Effective(bot=slug, revision=snap.revision, stale=snap.stale, warnings=warnings,

@@ -9,11 +9,13 @@ import msgspec
 from litestar import Request, Response, Router, delete, get, patch, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.api.common import actor_of, etag, if_match, reason_of
 from app.domain import scopes
+from app.domain.audit import PastState
 from app.domain.events import ChangeResult, ItemResult
+from app.domain.history import point_of
 from app.domain.scopes import Scope
 from app.service import SettingsService
 
@@ -76,8 +78,12 @@ Service = NamedDependency[SettingsService]
 ScopeDep = NamedDependency[Scope]
 
 
-@get("/", summary="Stored values of a scope")
-async def read_scope(service: Service, target: ScopeDep) -> Response[ScopeSettings]:
+@get("/", summary="Stored values of a scope; at a past point with ?revision=N or ?as_of=TIME")
+async def read_scope(service: Service, target: ScopeDep, revision: FromQuery[str | None] = None,
+                     as_of: FromQuery[str | None] = None) -> Response[ScopeSettings | PastState]:
+    if (point := point_of(revision, as_of)) is not None:
+        past = await service.state_at(point, target)
+        return Response(past, headers={"X-Settings-Revision": str(past.revision)})
     view = await service.scope_view(target)
     body = ScopeSettings(scope=view.scope, revision=view.revision, head=view.head, settings={
         v.key: StoredSetting(value=v.value, key_version=v.key_version, revision=v.revision,

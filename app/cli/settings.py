@@ -5,19 +5,25 @@ from __future__ import annotations
 import click
 
 from app.cli.effective import explain as explain_key
+from app.cli.history import point_option
 from app.cli.output import default_actor, emit_json, run, show, table
 from app.cli.scope_option import chosen_scope, scope_options
 from app.domain.events import ChangeResult, Source
 from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.scopes import Scope
 from app.runtime import Runtime
 
 
 @click.command("list")
 @scope_options
+@click.option("--as-of", default=None, help="At a past point: a revision, a timestamp or a span (24h).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def list_cmd(bot: str | None, global_: bool, as_json: bool) -> None:
-    """List the values stored in a scope (not inherited ones)."""
+def list_cmd(bot: str | None, global_: bool, as_of: str | None, as_json: bool) -> None:
+    """List the values stored in a scope (not inherited ones), now or --as-of a past point."""
     scope = chosen_scope(bot, global_)
+    if as_of is not None:
+        list_past(scope, as_of, as_json)
+        return
     view = run(lambda rt: rt.service.scope_view(scope))
     if as_json:
         emit_json(view)
@@ -29,6 +35,19 @@ def list_cmd(bot: str | None, global_: bool, as_json: bool) -> None:
           [(v.key, show(v.value), v.key_version, v.revision, v.updated_by, f"{v.updated_at:%Y-%m-%d %H:%M:%S}")
            for v in view.values])
     click.echo(f"\n{scope}: {len(view.values)} stored, scope revision {view.revision}, head {view.head}")
+
+
+def list_past(scope: Scope, as_of: str, as_json: bool) -> None:
+    point = point_option("as-of", as_of)
+    assert point is not None
+    past = run(lambda rt: rt.service.state_at(point, scope))
+    if as_json:
+        emit_json(past)
+        return
+    values = past.scopes.get(str(scope), {})
+    table(["key", "value"], [(k, show(v)) for k, v in sorted(values.items())])
+    when = f" (committed {past.recorded_at:%Y-%m-%d %H:%M:%S})" if past.recorded_at else ""
+    click.echo(f"\n{scope} at revision {past.revision}{when}: {len(values)} stored; head {past.head}")
 
 
 @click.command("get")

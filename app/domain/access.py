@@ -141,18 +141,24 @@ def authenticate(tokens: list[Token], secret: str | None) -> Principal:
     return found
 
 
-def authorize(principal: Principal, action: Action, scope: Scope | None = None) -> None:
+def authorize(principal: Principal, action: Action, scope: Scope | None = None, *,
+              every_scope: bool = False) -> None:
     """Raise Forbidden unless ``principal`` may do ``action`` (on ``scope``).
 
     reader: reads. writer: changes to bot scopes. admin: everything, including the
     global scope, changes across all scopes and platform operations. A token limited
-    to some bots may neither read nor change any other bot's scope.
+    to some bots may neither read nor change any other bot's scope, nor read data of
+    every scope at once (``every_scope``: the whole log, a diff of everything).
     """
+    limited = principal.bots is not None
     if scope is not None and not scope.is_global and principal.bots is not None \
             and scope.id not in principal.bots:
         raise Forbidden(f"token '{principal.name}' is limited to bots {', '.join(sorted(principal.bots))}; "
                         f"it may not access {scope}")
     if action is Action.READ:
+        if scope is None and every_scope and limited:
+            raise Forbidden(f"token '{principal.name}' is limited to some bots; name one scope "
+                            "(?scope=bots/<slug>) instead of reading every scope")
         return
     bot_change = action is Action.WRITE and scope is not None and not scope.is_global
     needed = Role.WRITER if bot_change else Role.ADMIN

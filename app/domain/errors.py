@@ -59,5 +59,11 @@ class TooLarge(BotSettingsError):
     title = "Payload too large"
 
 
+class BadRequest(BotSettingsError):
+    """A malformed parameter: a timestamp, a revision, a cursor, an id (HTTP 400)."""
+
+    title = "Bad request"
+
+
 class Unavailable(Exception):
     """The database cannot be reached; the operation wrote nothing and may be retried."""

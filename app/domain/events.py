@@ -210,7 +210,7 @@ def plan_change(ops: list[Operation], states: dict[tuple[Scope, str], KeyState])
     for op in ops:
         state = states.get((op.scope, op.key), ABSENT)
         if op.op is Op.SET:
-            if state.present and _same(state.value, op.value):
+            if state.present and same_value(state.value, op.value):
                 continue
         elif not state.present:
             continue
@@ -220,7 +220,7 @@ def plan_change(ops: list[Operation], states: dict[tuple[Scope, str], KeyState])
     return planned
 
 
-def _same(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     # Python calls True == 1 and {"a": 1} == {"a": True}; JSON does not. Compare the
     # canonical encodings (values are already normalised per key type).
     return msgspec.json.encode(a, order="sorted") == msgspec.json.encode(b, order="sorted")

@@ -78,3 +78,10 @@ def test_roles_and_bot_limits(principal: Principal, action: Action, scope: scope
     else:
         with pytest.raises(Forbidden, match=f"token '{principal.name}'"):
             authorize(principal, action, scope)
+
+
+def test_reading_every_scope_at_once_is_refused_to_a_bot_limited_token() -> None:
+    authorize(READER, Action.READ, None, every_scope=True)
+    authorize(MIRA_ONLY, Action.READ, None)  # a route that holds no scope's data
+    with pytest.raises(Forbidden, match="name one scope"):
+        authorize(MIRA_ONLY, Action.READ, None, every_scope=True)

@@ -82,3 +82,37 @@ async def test_html_responses_carry_security_headers(client: AsyncClient) -> Non
     assert r.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_rollback_and_revert_need_the_right_to_change_every_scope_they_touch(
+        client: AsyncClient, raw: asyncpg.Connection) -> None:
+    admin, writer, reader = bearer("admin"), bearer("writer"), bearer("reader")
+    bot_change = (await client.patch("/v1/settings/bots/mira", json={"temperature": 0.5}, headers=writer)).json()
+    global_change = (await client.patch("/v1/settings/global", json={"top_p": 0.5}, headers=admin)).json()
+    to_start = {"to": {"revision": 0}}
+    r = await client.post("/v1/rollback", json={**to_start, "scope": "bots/mira", "dry_run": True}, headers=reader)
+    assert r.status_code == 200 and r.json()["diff"]
+    assert (await client.post("/v1/rollback", json={**to_start, "scope": "bots/mira"},
+                              headers=reader)).status_code == 403
+    r = await client.post("/v1/rollback", json=to_start, headers=writer)  # every scope at once
+    assert r.status_code == 403 and "needs admin" in r.json()["detail"]
+    r = await client.post(f"/v1/changes/{global_change['change_id']}/revert", json={}, headers=writer)
+    assert r.status_code == 403 and "global" in r.json()["detail"]
+    assert await raw.fetchval("SELECT count(*) FROM settings_events") == 2
+    r = await client.post(f"/v1/changes/{bot_change['change_id']}/revert", json={}, headers=writer)
+    assert r.status_code == 200, r.text
+    assert (await client.post("/v1/rollback", json=to_start, headers=admin)).status_code == 200
+    assert await raw.fetchval("SELECT array_agg(source ORDER BY revision) FROM settings_events") == [
+        "api", "api", "revert", "rollback"]
+
+
+async def test_a_bot_limited_token_reads_only_its_bots_history(client: AsyncClient) -> None:
+    nova = (await client.patch("/v1/settings/bots/nova", json={"top_p": 0.5}, headers=bearer("admin"))).json()
+    limited = bearer("mira-writer")
+    assert (await client.get("/v1/history", params={"scope": "bots/mira"}, headers=limited)).status_code == 200
+    for path, params in [("/v1/history", {}), ("/v1/history", {"scope": "bots/nova"}), ("/v1/changes", {}),
+                         ("/v1/settings", {}), ("/v1/diff", {"from": "0"}),
+                         (f"/v1/changes/{nova['change_id']}", {})]:
+        r = await client.get(path, params=params, headers=limited)
+        assert r.status_code == 403, (path, params, r.text)
+    assert (await client.get("/v1/history", headers=bearer("reader"))).status_code == 200
