@@ -34,6 +34,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     migrate_on_start: bool = True
     max_body_bytes: int = 8 * 1024 * 1024
+    # The chat gateway (app/pipeline/gateway.py): an OpenAI-compatible base URL (…/v1).
+    upstream_url: str | None = None
+    upstream_api_key: str | None = None
+    upstream_timeout_seconds: float = 60.0
+    allowed_models: frozenset[str] = frozenset()  # models a request may pick; "*" = any
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -63,6 +68,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["migrate_on_start"] = _bool("BOTSETTINGS_MIGRATE", m)
         if b := env.get("BOTSETTINGS_MAX_BODY_BYTES"):
             kw["max_body_bytes"] = _int("BOTSETTINGS_MAX_BODY_BYTES", b, 1024, 1 << 30)
+        if up := env.get("BOTSETTINGS_UPSTREAM_URL"):
+            kw["upstream_url"] = _http_url("BOTSETTINGS_UPSTREAM_URL", up)
+        if key := env.get("BOTSETTINGS_UPSTREAM_API_KEY"):
+            kw["upstream_api_key"] = key
+        if t := env.get("BOTSETTINGS_UPSTREAM_TIMEOUT_SECONDS"):
+            kw["upstream_timeout_seconds"] = float(_int("BOTSETTINGS_UPSTREAM_TIMEOUT_SECONDS", t, 1, 3600))
+        if am := env.get("BOTSETTINGS_ALLOWED_MODELS"):
+            kw["allowed_models"] = frozenset(m.strip() for m in am.split(",") if m.strip())
         return cls(**kw)  # type: ignore[arg-type]
 
 
@@ -72,6 +85,12 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix):]
     raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url.split('://')[0]}://…")
+
+
+def _http_url(name: str, text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {text!r}")
+    return text.rstrip("/")
 
 
 def _int(name: str, text: str, lo: int, hi: int) -> int:

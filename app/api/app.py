@@ -13,7 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics
-from app.api import bots, errors, health, settings, watch
+from app.api import bots, chat, errors, health, settings, watch
 from app.config import Config
 from app.logging import configure_logging
 from app.runtime import Runtime
@@ -36,9 +36,11 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         own = runtime is None
         app.state.runtime = runtime or await Runtime.start(config, listen=True)
         collector = metrics.register(app.state.runtime)
+        app.state.chat = chat.Chat(config, app.state.runtime)
         try:
             yield
         finally:
+            await app.state.chat.close()
             metrics.unregister(collector)
             if own:
                 await app.state.runtime.close()
@@ -48,7 +50,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
 
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS,
-                        PrometheusController],
+                        *chat.HANDLERS, PrometheusController],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
