@@ -30,7 +30,3 @@ def configure_logging(fmt: str = "auto", level: str = "info", stream: object = N
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(_LEVELS[level], logging.WARNING), stream=stream)  # type: ignore[arg-type]
-    # The chat gateway's HTTP client logs every forwarded request at INFO; the gateway
-    # logs failures itself, so a line per request would only cost time.
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(max(_LEVELS[level], logging.WARNING))

@@ -26,6 +26,7 @@ class FakeUpstream:
         self.status = 200
         self.delay = 0.0
         self.gate: asyncio.Event | None = None  # when set, requests wait for it
+        self.stall_stream = 0.0  # seconds a stream stalls after its first event
         self.url = ""
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Scope]],
@@ -61,6 +62,8 @@ class FakeUpstream:
                                       "finish_reason": None}]}
                 await send({"type": "http.response.body", "body": b"data: " + json.dumps(chunk).encode() + b"\n\n",
                             "more_body": True})
+                if self.stall_stream:
+                    await asyncio.sleep(self.stall_stream)
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
             return
         reply = {"id": "c1", "object": "chat.completion", "created": 1, "model": request["model"],

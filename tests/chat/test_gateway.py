@@ -161,6 +161,13 @@ async def test_upstream_failures_become_502_504_and_no_upstream_503(
             upstream.status, upstream.delay = 200, 1.0
             r = await http.post(f"{fast}/v1/chat/completions", json=ask)
             assert r.status_code == 504 and "did not answer within 0.3 s" in r.json()["detail"]
+            upstream.delay, upstream.stall_stream = 0.0, 1.0  # a stream that stalls after its first event
+            client = openai.AsyncOpenAI(base_url=f"{fast}/v1", api_key="k", max_retries=0)
+            stream = await client.chat.completions.create(
+                model="nova", messages=[{"role": "user", "content": "hi"}], stream=True)
+            with pytest.raises(openai.APIError, match="the upstream stream broke off"):
+                _ = [chunk async for chunk in stream]
+            await client.close()
         async with start_gateway(upstream_url=None) as none:
             r = await http.post(f"{none}/v1/chat/completions", json=ask)
             assert r.status_code == 503 and "BOTSETTINGS_UPSTREAM_URL" in r.json()["detail"]
