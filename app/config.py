@@ -40,6 +40,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_every: int = 10_000  # revisions between whole-state snapshots (0: never)
     tokens_file: Path | None = None  # API tokens; None: no authentication (loopback only)
     cors_origins: tuple[str, ...] = ()  # empty: CORS off
+    # The chat gateway (app/pipeline/gateway.py): an OpenAI-compatible base URL (…/v1).
+    upstream_url: str | None = None
+    upstream_api_key: str | None = None
+    upstream_timeout_seconds: float = 60.0
+    allowed_models: frozenset[str] = frozenset()  # models a request may pick; "*" = any
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -75,6 +80,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["tokens_file"] = Path(t).expanduser()
         if c := env.get("BOTSETTINGS_CORS_ORIGINS"):
             kw["cors_origins"] = tuple(o.strip() for o in c.split(",") if o.strip())
+        if up := env.get("BOTSETTINGS_UPSTREAM_URL"):
+            kw["upstream_url"] = _http_url("BOTSETTINGS_UPSTREAM_URL", up)
+        if key := env.get("BOTSETTINGS_UPSTREAM_API_KEY"):
+            kw["upstream_api_key"] = key
+        if t := env.get("BOTSETTINGS_UPSTREAM_TIMEOUT_SECONDS"):
+            kw["upstream_timeout_seconds"] = float(_int("BOTSETTINGS_UPSTREAM_TIMEOUT_SECONDS", t, 1, 3600))
+        if am := env.get("BOTSETTINGS_ALLOWED_MODELS"):
+            kw["allowed_models"] = frozenset(m.strip() for m in am.split(",") if m.strip())
         return cls(**kw)  # type: ignore[arg-type]
 
 
@@ -107,6 +120,12 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix):]
     raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url.split('://')[0]}://…")
+
+
+def _http_url(name: str, text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {text!r}")
+    return text.rstrip("/")
 
 
 def _int(name: str, text: str, lo: int, hi: int) -> int:

@@ -14,7 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics
-from app.api import bots, errors, health, history, settings, watch
+from app.api import bots, chat, errors, health, history, settings, watch
 from app.api.auth import make_guard
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -55,9 +55,11 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         own = runtime is None
         app.state.runtime = runtime or await Runtime.start(config, listen=True)
         collector = metrics.register(app.state.runtime)
+        app.state.chat = chat.Chat(config, app.state.runtime)
         try:
             yield
         finally:
+            await app.state.chat.close()
             metrics.unregister(collector)
             if own:
                 await app.state.runtime.close()
@@ -68,7 +70,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
-                        MetricsController],
+                        *chat.HANDLERS, MetricsController],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]

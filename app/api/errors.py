@@ -18,6 +18,7 @@ from app.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
+from app.pipeline.errors import UpstreamError, UpstreamNotConfigured, UpstreamTimeout
 from app.store.errors import is_unavailable
 
 log = structlog.get_logger("botsettings.api")
@@ -62,6 +63,16 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dic
     return problem(exc.status_code, title, exc.detail, errors, headers=exc.headers)
 
 
+def on_upstream_error(request: Request[Any, Any, Any], exc: UpstreamError) -> Response[dict[str, Any]]:
+    """The chat gateway's upstream failed: the caller's request was fine."""
+    if isinstance(exc, UpstreamNotConfigured):
+        return problem(503, "No upstream configured", exc.message)
+    status, title = (504, "Upstream timeout") if isinstance(exc, UpstreamTimeout) else (502, "Upstream error")
+    log.warning("gateway.upstream_failed", path=request.url.path, status=status, upstream_status=exc.upstream_status)
+    extra: dict[str, Any] = {"upstream_status": exc.upstream_status} if exc.upstream_status is not None else {}
+    return problem(status, title, exc.message, **extra)
+
+
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if isinstance(exc, Unavailable) or is_unavailable(exc):
         log.warning("database.unavailable", path=request.url.path, error=type(exc).__name__)
@@ -71,4 +82,5 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[d
     return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
 
 
-HANDLERS = {BotSettingsError: on_domain_error, HTTPException: on_http_error, Exception: on_unexpected}
+HANDLERS = {BotSettingsError: on_domain_error, HTTPException: on_http_error, UpstreamError: on_upstream_error,
+            Exception: on_unexpected}

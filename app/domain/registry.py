@@ -201,6 +201,9 @@ _DEFS: list[SettingDef] = [
     _profile("name", S, SLUG_TITLE, "display name", min_length=1, max_length=255),
     _profile("description", S, "", "what the bot is for", max_length=4096),
     _profile("system_prompt", S, "", "the bot's system prompt", max_length=65536),
+    # Whether a chat request's own system message replaces this one (see README, "Chat gateway").
+    _profile("allow_request_system_prompt", B, False,
+             "a chat request's own system message replaces the bot's system prompt (else it is dropped)"),
     _profile("requires_memory", B, True, "the bot uses long-term memory"),
     _profile("voice_optimized", B, False, "replies are written to be spoken"),
     _profile("uses_tools", B, False, "the bot may call tools"),

@@ -44,6 +44,7 @@ INVENTORY = [
     ("requires_memory", Kind.BOOL, True), ("voice_optimized", Kind.BOOL, False), ("uses_tools", Kind.BOOL, False),
     ("uses_search", Kind.BOOL, False), ("uses_home_assistant", Kind.BOOL, False),
     ("default_model", Kind.STR, None), ("nextcloud", Kind.JSON, None),
+    ("allow_request_system_prompt", Kind.BOOL, False),  # ours (issue 7): the chat gateway's rule
 ]
 
 
@@ -56,7 +57,8 @@ def test_registry_holds_every_key_of_the_inventory(key: str, kind: Kind, default
 
 
 def test_profile_keys_are_bot_only_and_name_defaults_to_the_capitalised_slug() -> None:
-    for key in ("name", "description", "system_prompt", "uses_tools", "default_model", "nextcloud"):
+    for key in ("name", "description", "system_prompt", "uses_tools", "default_model", "nextcloud",
+                "allow_request_system_prompt"):
         assert REGISTRY[key].category is Category.PROFILE
         assert REGISTRY[key].scopes == {ScopeType.BOT}
     assert REGISTRY["name"].default_for("mira") == "Mira"

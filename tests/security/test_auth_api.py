@@ -116,3 +116,16 @@ async def test_a_bot_limited_token_reads_only_its_bots_history(client: AsyncClie
         r = await client.get(path, params=params, headers=limited)
         assert r.status_code == 403, (path, params, r.text)
     assert (await client.get("/v1/history", headers=bearer("reader"))).status_code == 200
+
+
+async def test_chatting_and_preparing_only_read_and_stay_within_a_tokens_bots(client: AsyncClient) -> None:
+    request = {"model": "mira", "messages": [{"role": "user", "content": "hi"}]}
+    prepared = await client.post("/v1/bots/mira/prepare", json=request, headers=bearer("reader"))
+    assert prepared.status_code == 200, prepared.text
+    limited = bearer("mira-writer")
+    assert (await client.post("/v1/bots/nova/prepare", json=request, headers=limited)).status_code == 403
+    r = await client.post("/v1/chat/completions", json={**request, "model": "nova"}, headers=limited)
+    assert r.status_code == 403 and "limited to bots mira" in r.json()["detail"]
+    # Allowed through; no upstream is configured in tests, so the gateway says so.
+    assert (await client.post("/v1/chat/completions", json=request, headers=limited)).status_code == 503
+    assert (await client.post("/v1/chat/completions", json=request)).status_code == 401

@@ -1,0 +1,103 @@
+"""The OpenAI-compatible chat gateway: /v1/chat/completions, /v1/models, /v1/bots/{slug}/prepare.
+
+Thin: parse (in the pipeline), take one snapshot, prepare, forward. Errors are
+mapped in app/api/errors.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath
+from litestar.response import Stream
+
+from app.api.auth import require_read
+from app.config import Config
+from app.domain import scopes
+from app.pipeline.gateway import Gateway
+from app.pipeline.prepare import Prepared, Provenance
+from app.pipeline.service import ChatService
+from app.runtime import Runtime
+
+
+class Chat:
+    """What the chat handlers need, kept on app.state for the app's lifetime."""
+
+    def __init__(self, config: Config, runtime: Runtime) -> None:
+        self.service = ChatService(runtime.service, config.allowed_models)
+        self.gateway = Gateway(config.upstream_url, config.upstream_api_key, config.upstream_timeout_seconds)
+
+    async def close(self) -> None:
+        await self.gateway.close()
+
+
+class ModelCard(msgspec.Struct, kw_only=True):
+    id: str
+    object: str = "model"
+    created: int = 0
+    owned_by: str = "botsettings"
+    name: str
+    description: str
+    upstream_model: str | None
+
+
+class ModelList(msgspec.Struct, kw_only=True):
+    object: str = "list"
+    data: list[ModelCard]
+
+
+class PrepareResult(msgspec.Struct, kw_only=True):
+    bot: str
+    revision: int
+    stale: bool
+    request: dict[str, Any]
+    provenance: Provenance
+
+
+def settings_headers(prepared: Prepared) -> dict[str, str]:
+    headers = {"X-Bot": prepared.bot, "X-Settings-Revision": str(prepared.revision)}
+    if prepared.provenance.overrides:
+        headers["X-Settings-Overrides"] = ",".join(sorted(prepared.provenance.overrides))
+    if prepared.stale:
+        headers["X-Settings-Stale"] = "true"
+    return headers
+
+
+# Chatting and preparing read a bot's settings and change nothing: readers may, for
+# the bots their token allows (checked once the body has named the bot).
+@post("/v1/chat/completions", summary="OpenAI-compatible chat: `model` is a bot; its settings shape the request",
+      tags=["chat"], status_code=200, opt={"action": "read"})
+async def chat_completions(request: Request[Any, Any, State], state: State) -> Response[bytes] | Stream:
+    chat: Chat = state.chat
+    prepared = chat.service.prepare(await request.body())
+    require_read(request, scopes.bot(prepared.bot))
+    headers = settings_headers(prepared)
+    if prepared.stream:
+        upstream = await chat.gateway.stream(prepared.request)
+        return Stream(upstream.chunks, media_type=upstream.content_type,
+                      headers={**headers, "Cache-Control": "no-cache"})
+    reply = await chat.gateway.complete(prepared.request)
+    return Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=headers)
+
+
+@get("/v1/models", summary="The bots, as OpenAI models", tags=["chat"])
+async def list_models(state: State) -> ModelList:
+    chat: Chat = state.chat
+    return ModelList(data=[ModelCard(id=b.slug, name=b.name, description=b.description,
+                                     upstream_model=b.default_model) for b in chat.service.settings.bots()])
+
+
+@post("/v1/bots/{slug:str}/prepare", summary="The exact upstream request for a chat request, with provenance; "
+      "nothing is forwarded", tags=["chat"], status_code=200, opt={"action": "read"})
+async def prepare(request: Request[Any, Any, State], state: State, slug: FromPath[str]) -> Response[PrepareResult]:
+    chat: Chat = state.chat
+    prepared = chat.service.prepare(await request.body(), bot=slug)
+    return Response(PrepareResult(bot=prepared.bot, revision=prepared.revision, stale=prepared.stale,
+                                  request=prepared.request, provenance=prepared.provenance),
+                    headers=settings_headers(prepared))
+
+
+HANDLERS = [chat_completions, list_models, prepare]
