@@ -13,7 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics
-from app.api import bots, errors, health, settings, watch
+from app.api import bots, compat, errors, health, settings, watch
 from app.config import Config
 from app.logging import configure_logging
 from app.runtime import Runtime
@@ -47,7 +47,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         return state.runtime.service  # type: ignore[no-any-return]
 
     return Litestar(
-        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS,
+        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *compat.HANDLERS,
                         PrometheusController],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False)},

@@ -83,11 +83,11 @@ def load_bots(documents: list[tuple[str, str]]) -> BotsConfig:
     for source, text in documents:
         doc = parse_document(text, source)
         _check_document(doc, source, warnings)
-        merged = deep_merge(merged, _normalise_template(doc, source, warnings))
+        merged = deep_merge(merged, normalise_template(doc, source, warnings))
     return _build(merged, tuple(s for s, _ in documents), warnings)
 
 
-def _normalise_template(doc: dict[str, Any], source: str, warnings: list[str]) -> dict[str, Any]:
+def normalise_template(doc: dict[str, Any], source: str, warnings: list[str]) -> dict[str, Any]:
     present = [k for k in TEMPLATE_KEYS if k in doc]
     if len(present) > 1:
         warnings.append(f"{source}: {', '.join(present)} are aliases; they were merged in that order")
