@@ -4,8 +4,10 @@ One pure plan serves both the dry-run report and the real run, so the report is
 exactly what the run writes. The run is then ONE change (SettingsService.apply).
 Per scope the plan says which keys are added, which differ from the stored value
 (skipped, or overwritten with ``overwrite``), which are unchanged, which stored keys
-are removed (``replace``: the scope becomes exactly the incoming values), and what
-was ignored and why. A second run over the same input plans nothing.
+are removed (``replace``: the scope becomes exactly the incoming values), which are
+shadowed (a bot's file value the bot does not use today because the global scope
+stores the key: importing it would change the bot), and what was ignored and why.
+A second run over the same input plans nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class ScopePlan(msgspec.Struct, kw_only=True):
     add: dict[str, Any] = {}
     differ: list[Difference] = []
     remove: dict[str, Any] = {}  # key → stored value (replace only)
+    # key → incoming value not imported: the bot uses the global scope's stored value
+    # today (global beats bots.yaml), and importing would change what it uses.
+    shadowed: dict[str, Any] = {}
     unchanged: list[str] = []
     ignored: list[Ignored] = []
 
@@ -57,6 +62,7 @@ class AdoptionPlan(msgspec.Struct, kw_only=True):
     def counts(self) -> dict[str, int]:
         return {"add": sum(len(s.add) for s in self.scopes), "differ": sum(len(s.differ) for s in self.scopes),
                 "remove": sum(len(s.remove) for s in self.scopes),
+                "shadowed": sum(len(s.shadowed) for s in self.scopes),
                 "unchanged": sum(len(s.unchanged) for s in self.scopes),
                 "ignored": sum(len(s.ignored) for s in self.scopes)}
 
@@ -74,7 +80,7 @@ def scope_of(label: str) -> Scope | None:
     return Scope(ScopeType.BOT, label[len("bots/"):]) if label.startswith("bots/") else None
 
 
-Progress = Callable[[Scope], None]
+Progress = Callable[[int, int], None]  # (scopes planned, scopes in all)
 
 
 def plan_adoption(incoming: Incoming, stored: Mapping[Scope, Mapping[str, Any]], *, overwrite: bool,
@@ -84,15 +90,14 @@ def plan_adoption(incoming: Incoming, stored: Mapping[Scope, Mapping[str, Any]],
     plans: dict[str, ScopePlan] = {}
     warnings = list(incoming.warnings)
     glob = stored.get(GLOBAL, {})
-    for scope in sorted(incoming.values, key=_order):
+    for done, scope in enumerate(sorted(incoming.values, key=_order), 1):
         have = stored.get(scope, {})
         sp = plans.setdefault(str(scope), ScopePlan(scope=str(scope)))
         for key, value in incoming.values[scope].items():
-            if key not in have:
+            if key not in have and not replace and not scope.is_global and key in glob:
+                sp.shadowed[key] = value
+            elif key not in have:
                 sp.add[key] = value
-                if not scope.is_global and key in glob and not same_value(glob[key], value):
-                    warnings.append(f"{scope} {key}: the global scope stores {glob[key]!r}, which this bot uses "
-                                    f"now; the imported {value!r} will take its place for this bot")
             elif same_value(have[key], value):
                 sp.unchanged.append(key)
             else:
@@ -100,7 +105,7 @@ def plan_adoption(incoming: Incoming, stored: Mapping[Scope, Mapping[str, Any]],
         if replace:
             sp.remove = {k: v for k, v in have.items() if k not in incoming.values[scope]}
         if progress:
-            progress(scope)
+            progress(done, len(incoming.values))
     for item in incoming.ignored:
         plans.setdefault(item.scope, ScopePlan(scope=item.scope)).ignored.append(item)
     ordered = sorted(plans.values(), key=lambda p: (p.scope != "global", p.scope.startswith("bots/"), p.scope))

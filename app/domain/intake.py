@@ -67,7 +67,7 @@ def accept(scope_type: ScopeType, label: str, where: str, name: str, value: Any,
     if defn.category in (Category.INFRA, Category.SECRET):
         reason = Reason.SECRET if defn.category is Category.SECRET else Reason.INFRA
         return Ignored(scope=label, name=where, reason=reason,
-                       detail=f"{reason.value}: stays in the environment, never stored")
+                       detail="stays in the environment, never stored")
     if defn.category is not category:
         detail = ("a profile field: put it on the bot itself, not under settings" if defn.category is Category.PROFILE
                   else "a setting: put it under the bot's settings block")
