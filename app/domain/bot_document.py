@@ -30,7 +30,7 @@ def render_bot_document(slug: str, revision: int, values: dict[str, Resolved]) -
         "# Save and close the editor to see what will change before anything is applied.",
     ]
     area = None
-    for defn in BOT_KEYS:
+    for defn in sorted(BOT_KEYS, key=lambda d: d.area != "profile"):  # the profile first, then by area
         if defn.area != area:
             area = defn.area
             lines += ["", f"# ── {area} " + "─" * max(0, 60 - len(area))]
