@@ -110,7 +110,7 @@ def from_env(environ: Mapping[str, str]) -> Incoming:
             continue
         key, value, _ = result
         if name != REGISTRY[key].env[0]:
-            incoming.warnings.append(f"{name} is a legacy variable; it was read as {REGISTRY[key].env[0]}")
+            incoming.warnings.append(f"{name} is a legacy variable; use {REGISTRY[key].env[0]}")
         taken[key] = name
         incoming.values[GLOBAL][key] = value
     return incoming
@@ -164,7 +164,9 @@ def from_bots_yaml(documents: list[tuple[str, str]], extra_bots: Iterable[str] =
                                             detail="a bot must be a mapping"))
             continue
         own = _settings_block(str(scope), f"bots.{slug}.settings", entry.get("settings"), incoming)
-        values = {**{k: v for k, v in template_values.items() if k not in own}, **own}
+        block = entry.get("settings")
+        named = {canonical_key(str(n))[0] for n in block} if isinstance(block, dict) else set()
+        values = {**{k: v for k, v in template_values.items() if k not in named}, **own}
         for field, value in entry.items():
             if field == "settings":
                 continue
