@@ -17,8 +17,9 @@ from typing import Any
 
 import msgspec
 
+from app.domain.acceptance import Ignored
 from app.domain.events import Op, Operation, delete_op, same_value, set_op
-from app.domain.intake import Ignored, Incoming
+from app.domain.intake import Incoming
 from app.domain.registry import REGISTRY, keys_for
 from app.domain.scopes import GLOBAL, Scope, ScopeType
 

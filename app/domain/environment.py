@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.domain.acceptance import Reason
 from app.domain.errors import BotSettingsError
-from app.domain.intake import Reason, from_env
+from app.domain.intake import from_env
 from app.domain.scopes import GLOBAL
 
 

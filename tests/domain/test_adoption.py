@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from app.domain import scopes
+from app.domain.acceptance import Reason
 from app.domain.adoption import delete_stored, from_layers, plan_adoption
 from app.domain.bot_document import parse_bot_document, plan_bot_edit, render_bot_document
 from app.domain.errors import ValidationFailed
 from app.domain.events import ChangeRequest, Op, normalize_request
 from app.domain.export_doc import parse_export, render_export
-from app.domain.intake import Incoming, Reason, from_bots_yaml, from_env, parse_env_file
+from app.domain.intake import Incoming, from_bots_yaml, from_env, parse_env_file
 from app.domain.resolution import LayerValues, build_snapshot
 from app.domain.scopes import GLOBAL
 
