@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from app.domain.bots_yaml import BotsYamlError
+from app.domain.bots_yaml import SAFE_LOADER, BotsYamlError
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type hints
@@ -38,8 +38,8 @@ def dump(value: Any) -> str:
 def load_with_lines(text: str, source: str) -> tuple[Any, dict[str, int]]:
     """The document, and the line (1-based) of each top-level key, for error messages."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        value = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=SAFE_LOADER)
+        value = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
