@@ -11,13 +11,14 @@ import msgspec
 from app.domain import scopes
 from app.domain.adoption import delete_stored
 from app.domain.bot_document import EditChange, edit_operations
+from app.domain.bots_yaml import PROFILE_KEYS
 from app.domain.errors import Conflict, FieldError, InvalidScope, NotFound, ValidationFailed
 from app.domain.events import ChangeRequest, ChangeResult, Expectations, Operation, Source, normalize_request, set_op
-from app.domain.registry import REGISTRY, Category, canonical_key
+from app.domain.registry import REGISTRY, canonical_key
 from app.domain.resolution import Resolved
 from app.service import SettingsService
 
-PROFILE_KEYS = tuple(d.key for d in REGISTRY.values() if d.category is Category.PROFILE)
+PROFILE_FIELDS = tuple(k for k in REGISTRY if k in PROFILE_KEYS)  # registry order
 
 
 class ResolvedValue(msgspec.Struct, frozen=True, kw_only=True):
