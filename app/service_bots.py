@@ -41,7 +41,7 @@ async def bot_profile(service: SettingsService, slug: str) -> BotProfile:
     stored = service.resolver.stored(scopes.bot(slug))
     return BotProfile(slug=slug, revision=snap.revision, in_yaml=slug in service.resolver.bots_config.bots,
                       in_database=bool(stored), stored_keys=len(stored),
-                      profile={k: ResolvedValue(value=snap[k], source=snap.source(k).value) for k in PROFILE_KEYS})
+                      profile={k: ResolvedValue(value=snap[k], source=snap.source(k).value) for k in PROFILE_FIELDS})
 
 
 async def create_bot(service: SettingsService, slug: str, profile: dict[str, Any], settings: dict[str, Any], *,
