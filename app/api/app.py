@@ -14,7 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics
-from app.api import bots, chat, errors, health, history, settings, watch
+from app.api import bots, chat, compat, errors, health, history, settings, watch
 from app.api.auth import make_guard
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -70,7 +70,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
-                        *chat.HANDLERS, MetricsController],
+                        *chat.HANDLERS, *compat.HANDLERS, MetricsController],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]

@@ -1,18 +1,25 @@
-"""/v1/bots: the known bots, and a bot's effective settings with provenance."""
+"""/v1/bots: the known bots, a bot's profile and effective settings with provenance;
+creating a bot and clearing its database scope."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get
+from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
+from app.api.auth import require
+from app.api.common import actor_of, reason_of
+from app.api.settings import ChangeResponse, change_response
+from app.domain import scopes
+from app.domain.access import Action
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.history import point_of
 from app.domain.registry import REGISTRY, canonical_key, parse_text
 from app.service import BotSummary, SettingsService
+from app.service_bots import BotProfile, bot_profile, create_bot, delete_bot
 
 Service = NamedDependency[SettingsService]
 OVERRIDE_PREFIX = "override."
@@ -90,4 +97,35 @@ async def effective(request: Request[Any, Any, Any], service: Service, slug: Fro
     return Response(body, headers=headers)
 
 
-HANDLERS = [list_bots, effective]
+@get("/v1/bots/{slug:str}", summary="A bot's resolved profile, each field with its source", tags=["bots"])
+async def get_bot(service: Service, slug: FromPath[str]) -> BotProfile:
+    return await bot_profile(service, slug)
+
+
+@post("/v1/bots", summary="Create a bot in the database: profile fields, and settings under 'settings'",
+      tags=["bots"], status_code=201, opt={"scope_in_body": True})
+async def post_bot(request: Request[Any, Any, Any], service: Service,
+                   data: JSONBody[dict[str, Any]]) -> Response[ChangeResponse]:
+    body = dict(data)
+    slug, settings, reason = body.pop("slug", None), body.pop("settings", None) or {}, body.pop("reason", None)
+    if not isinstance(slug, str):
+        raise ValidationFailed([FieldError(key="slug", message="'slug' is required: the new bot's slug")])
+    require(request, Action.WRITE, scopes.bot(slug))  # creating a bot is a change to its scope
+    if not isinstance(settings, dict):
+        raise ValidationFailed([FieldError(key="settings", message="'settings' must be an object of keys")])
+    result = await create_bot(service, slug, body, settings, actor=actor_of(request),
+                              reason=reason_of(request, reason if isinstance(reason, str) else None))
+    response = change_response(result)
+    response.status_code = 201
+    response.headers["Location"] = f"/v1/bots/{slug}"
+    return response
+
+
+@delete("/v1/bots/{slug:str}", status_code=200, tags=["bots"],
+        summary="Clear a bot's database scope in one change (its history stays)")
+async def delete_bot_scope(request: Request[Any, Any, Any], service: Service,
+                           slug: FromPath[str]) -> Response[ChangeResponse]:
+    return change_response(await delete_bot(service, slug, actor=actor_of(request), reason=reason_of(request)))
+
+
+HANDLERS = [list_bots, effective, get_bot, post_bot, delete_bot_scope]

@@ -12,6 +12,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.api.auth import require, require_each, require_read
 from app.api.common import actor_of, reason_of
+from app.api.compat import CompatScope, compat_read
 from app.api.settings import ChangeResponse, change_response
 from app.domain.access import Action
 from app.domain.audit import (
@@ -160,9 +161,17 @@ async def diff(request: Request[Any, Any, Any], service: Service, from_: FromPoi
     return await service.diff(_point(from_, "from"), end, target)
 
 
-@get("/v1/settings", summary="Every scope's stored values, now or at ?revision= / ?as_of=", tags=["history"])
+@get("/v1/settings", tags=["history"],
+     summary="Every scope's stored values, now or at ?revision= / ?as_of=; with ?scope_type= (and "
+             "scope_id) one scope in the platform's own shape (see app/api/compat.py)")
 async def all_settings(request: Request[Any, Any, Any], service: Service, revision: FromQuery[str | None] = None,
-                       as_of: FromQuery[str | None] = None) -> Response[PastState]:
+                       as_of: FromQuery[str | None] = None, scope_type: FromQuery[str | None] = None,
+                       scope_id: FromQuery[str | None] = None) -> Response[PastState | CompatScope]:
+    if scope_type is not None:
+        if revision is not None or as_of is not None:
+            raise BadRequest("the platform's shape (?scope_type=) reads the current values only; for a past "
+                             "point use /v1/settings/{scope}?revision= or ?as_of=")
+        return Response(await compat_read(request, service, scope_type, scope_id))
     require_read(request, None)
     point = point_of(revision, as_of) or Point(revision=await service.head())
     state = await service.state_at(point)

@@ -15,7 +15,7 @@ from uuid import UUID
 import msgspec
 
 from app.domain.errors import Conflict, FieldError, TooLarge, ValidationFailed
-from app.domain.registry import canonical_key, lookup_writable, validate_value
+from app.domain.registry import REGISTRY, canonical_key, lookup_writable, validate_value
 from app.domain.scopes import Scope
 
 # One change may touch at most this many keys; a whole-platform import of
@@ -47,6 +47,9 @@ class Operation(msgspec.Struct, frozen=True):
     key: str
     op: Op
     value: Any = None
+    # A delete of a name the registry no longer has as a key (`rename-key` moving
+    # values stored before a rename): taken as written, not mapped or looked up.
+    retired: bool = False
 
 
 def set_op(scope: Scope, key: str, value: Any) -> Operation:
@@ -166,6 +169,14 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
     warnings: list[str] = []
     seen: set[tuple[Scope, str]] = set()
     for op in request.ops:
+        if op.retired:
+            if op.op is not Op.DELETE or op.key in REGISTRY:
+                errors.append(FieldError(key=op.key, code="not_retired", scope=str(op.scope),
+                                         message=f"'{op.key}' is a current key; only retired names are deleted as is"))
+            elif (op.scope, op.key) not in seen:
+                seen.add((op.scope, op.key))
+                ops.append(op)
+            continue
         key, warning = canonical_key(op.key)
         if warning:
             warnings.append(warning)

@@ -129,3 +129,24 @@ async def test_chatting_and_preparing_only_read_and_stay_within_a_tokens_bots(cl
     # Allowed through; no upstream is configured in tests, so the gateway says so.
     assert (await client.post("/v1/chat/completions", json=request, headers=limited)).status_code == 503
     assert (await client.post("/v1/chat/completions", json=request)).status_code == 401
+
+
+async def test_compatibility_writes_and_bot_creation_check_the_scope_they_name(
+        client: AsyncClient, raw: asyncpg.Connection) -> None:
+    writer, limited = bearer("writer"), bearer("mira-writer")
+    item = {"scope_type": "bot", "scope_id": "mira", "key": "temperature", "value": 0.4}
+    assert (await client.put("/v1/settings", json=item, headers=writer)).status_code == 200
+    r = await client.put("/v1/settings", json={**item, "scope_type": "global", "scope_id": None}, headers=writer)
+    assert r.status_code == 403
+    r = await client.post("/v1/settings/batch", json={"items": [item, {**item, "scope_id": "nova"}]}, headers=limited)
+    assert r.status_code == 403 and "bots/nova" in r.json()["detail"]
+    r = await client.request("DELETE", "/v1/settings", params={"scope_type": "bot", "scope_id": "nova",
+                                                               "key": "temperature"}, headers=limited)
+    assert r.status_code == 403
+    assert (await client.post("/v1/bots", json={"slug": "zed"}, headers=limited)).status_code == 403
+    assert (await client.post("/v1/bots", json={"slug": "zed", "name": "Zed"}, headers=writer)).status_code == 201
+    r = await client.get("/v1/settings", params={"scope_type": "bot", "scope_id": "nova"}, headers=limited)
+    assert r.status_code == 403
+    r = await client.get("/v1/settings", params={"scope_type": "bot", "scope_id": "mira"}, headers=limited)
+    assert r.status_code == 200 and r.json()["settings"] == [{"key": "temperature", "value": 0.4}]
+    assert await raw.fetchval("SELECT count(DISTINCT change_id) FROM settings_events") == 2
