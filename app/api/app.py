@@ -13,10 +13,11 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics
-from app.api import bots, errors, health, settings, watch
+from app.api import bots, errors, health, jobs, settings, watch
 from app.config import Config
 from app.logging import configure_logging
 from app.runtime import Runtime
+from app.scheduler.service import JobsService
 from app.service import SettingsService
 
 # Requests by route template, method and status; health probes and scrapes excluded.
@@ -34,7 +35,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = runtime is None
-        app.state.runtime = runtime or await Runtime.start(config, listen=True)
+        app.state.runtime = runtime or await Runtime.start(config, listen=True, schedule=True)
         collector = metrics.register(app.state.runtime)
         try:
             yield
@@ -46,11 +47,15 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     def provide_service(state: State) -> SettingsService:
         return state.runtime.service  # type: ignore[no-any-return]
 
+    def provide_jobs(state: State) -> JobsService:
+        return state.runtime.jobs  # type: ignore[no-any-return]
+
     return Litestar(
-        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS,
+        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *jobs.HANDLERS,
                         PrometheusController],
         middleware=[PROMETHEUS.middleware],
-        dependencies={"service": Provide(provide_service, sync_to_thread=False)},
+        dependencies={"service": Provide(provide_service, sync_to_thread=False),
+                      "jobs": Provide(provide_jobs, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         request_max_body_size=config.max_body_bytes,

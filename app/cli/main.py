@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import admin, effective, settings
+from app.cli import admin, effective, jobs, settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -17,7 +17,7 @@ def cli() -> None:
     """
 
 
-for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS]:
+for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS, *jobs.COMMANDS]:
     cli.add_command(command)
 
 
