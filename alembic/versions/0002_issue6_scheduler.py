@@ -46,6 +46,7 @@ def upgrade() -> None:
         sa.Column("next_run_at", sa.DateTime(timezone=True)),
         sa.Column("interval_seconds", sa.Float, nullable=False),
         sa.Column("settings_revision", sa.BigInteger, nullable=False),
+        sa.Column("handler", sa.Text, nullable=False),
         sa.Column("leader", sa.Text, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )

@@ -10,7 +10,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.api.common import actor_of
 from app.domain import scopes
@@ -55,7 +55,7 @@ async def run_job(jobs: Jobs, job_id: FromPath[str], wait: FromQuery[bool] = Fal
 
 @post("/v1/scheduled-changes", summary="Schedule a merge-patch of one scope", tags=["scheduled changes"],
       status_code=201)
-async def schedule_change(request: Request[Any, Any, Any], jobs: Jobs, data: ScheduleBody) -> ScheduledChange:
+async def schedule_change(request: Request[Any, Any, Any], jobs: Jobs, data: JSONBody[ScheduleBody]) -> ScheduledChange:
     return await jobs.schedule_change(scopes.parse_scope(data.scope), data.patch, apply_at=data.apply_at,
                                       reason=data.reason, actor=actor_of(request))
 

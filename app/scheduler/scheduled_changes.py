@@ -15,7 +15,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app import metrics
-from app.domain.errors import BotSettingsError
+from app.domain.errors import BotSettingsError, Unavailable
 from app.domain.events import ChangeResult
 from app.domain.scheduled import change_request
 from app.domain.scopes import parse_scope
@@ -42,7 +42,9 @@ class ScheduledChangeApplier:
             await self.apply(change)
         return 0.0 if len(due) == 100 else wait
 
-    async def apply(self, change: ScheduledChange) -> None:
+    async def apply(self, change: ScheduledChange) -> bool:
+        """Apply one due change; True if this call applied it (False: someone else had,
+        it was cancelled, or it failed validation and was marked failed)."""
         request = change_request(parse_scope(change.scope), change.patch, actor=change.actor, reason=change.reason)
 
         async def claim(conn: AsyncConnection, result: ChangeResult) -> None:
@@ -52,7 +54,7 @@ class ScheduledChangeApplier:
             result = await self.settings.apply(request, in_transaction=claim)
         except AlreadySettled:
             log.info("scheduled_change.already_settled", id=str(change.id))
-            return
+            return False
         except BotSettingsError as exc:
             # Validated when scheduled, but no longer valid: nothing was written.
             reason = "; ".join([exc.message, *(f"{e.key}: {e.message}" for e in exc.errors
@@ -62,13 +64,14 @@ class ScheduledChangeApplier:
             if settled:
                 metrics.SCHEDULED_CHANGES.labels("failed").inc()
                 log.warning("scheduled_change.failed", id=str(change.id), scope=change.scope, error=reason)
-            return
+            return False
         metrics.SCHEDULED_CHANGES.labels("applied").inc()
         async with self.settings.engine.connect() as conn:
             stored = await scheduling.get_scheduled(conn, change.id)
         log.info("scheduled_change.applied", id=str(change.id), scope=change.scope, changed=result.changed,
                  change_id=str(result.change_id) if result.change_id else None,
                  delay_seconds=stored.delay_seconds if stored else None)
+        return True
 
     async def run(self) -> None:
         """Until cancelled: apply what is due, then sleep until the next one, a wake-up
@@ -79,7 +82,7 @@ class ScheduledChangeApplier:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if not is_unavailable(exc):
+                if not (isinstance(exc, Unavailable) or is_unavailable(exc)):
                     log.exception("scheduled_change.loop_failed")
                 wait = POLL_SECONDS
             timeout = POLL_SECONDS if wait is None else max(0.0, min(wait, POLL_SECONDS))

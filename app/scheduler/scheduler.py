@@ -49,6 +49,7 @@ class JobScheduler:
         self._intervals: dict[str, float] = {}  # job id → seconds, as scheduled
         self._anchors: dict[str, datetime] = {}  # job id → last run (or when it was scheduled)
         self._revisions: dict[str, int] = {}
+        self._handlers: dict[str, str] = {}  # job id → handler description, as published
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
@@ -114,7 +115,12 @@ class JobScheduler:
         if aps is None:
             return
         now = datetime.now(UTC)
-        wanted = {spec.id: spec for spec in self.catalogue.jobs() if self.catalogue.handler(spec) is not None}
+        handlers = {spec.id: (spec, self.catalogue.handler(spec)) for spec in self.catalogue.jobs()}
+        wanted = {job_id: spec for job_id, (spec, handler) in handlers.items() if handler is not None}
+        for job_id, (_, handler) in handlers.items():
+            if handler is not None and self._handlers.get(job_id) != handler.description:
+                self._handlers[job_id] = handler.description
+                self._dirty.set()
         for job in aps.get_jobs():
             if job.id not in wanted:
                 job.remove()
@@ -171,7 +177,8 @@ class JobScheduler:
                 return
             entries: list[dict[str, Any]] = [
                 {"job_id": job.id, "next_run_at": job.next_run_time, "interval_seconds": self._intervals[job.id],
-                 "settings_revision": self._revisions.get(job.id, 0), "leader": self.identity}
+                 "settings_revision": self._revisions.get(job.id, 0), "leader": self.identity,
+                 "handler": self._handlers.get(job.id, "")}
                 for job in aps.get_jobs() if job.id in self._intervals]
             try:
                 async with self.engine.begin() as conn:

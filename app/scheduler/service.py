@@ -67,22 +67,29 @@ class JobsService:
         leading = self.scheduler is not None and self.scheduler.is_leader
         views = []
         for spec in specs:
-            handler = self.catalogue.handler(spec)
             seconds = self.catalogue.interval_seconds(spec)
+            entry = published.get(spec.id)
             next_run: datetime | None = None
-            if handler is not None and leading and self.scheduler is not None:
-                next_run = self.scheduler.next_run(spec.id)
-            elif handler is not None and (entry := published.get(spec.id)) and entry.next_run_at:
-                next_run = entry.next_run_at
-                if entry.interval_seconds != seconds:
-                    # The leader is rescheduling it right now; it applies the same rule.
-                    anchor = entry.next_run_at - timedelta(seconds=entry.interval_seconds)
-                    next_run = next_run_after_change(anchor, timedelta(seconds=seconds), now)
+            if leading or not published:
+                # This process's own view: it leads, or no leader has published a schedule.
+                local = self.catalogue.handler(spec)
+                handler = local.description if local else None
+                if local is not None and leading and self.scheduler is not None:
+                    next_run = self.scheduler.next_run(spec.id)
+            else:
+                # The leader's view: its handlers are the ones that run (the CLI may lack its environment).
+                handler = entry.handler if entry else None
+                if entry is not None and entry.next_run_at is not None:
+                    next_run = entry.next_run_at
+                    if entry.interval_seconds != seconds:
+                        # The leader is rescheduling it right now, by the same rule.
+                        anchor = entry.next_run_at - timedelta(seconds=entry.interval_seconds)
+                        next_run = next_run_after_change(anchor, timedelta(seconds=seconds), now)
             views.append(JobView(
                 id=spec.id, job=spec.name, bot=spec.bot, trigger="interval", interval_minutes=spec.interval_minutes,
                 interval_seconds=seconds, interval_source=spec.interval_source, interval_key=spec.interval_key,
-                revision=spec.revision, handler=handler.description if handler else "no handler",
-                next_run=next_run, last_run=last.get(spec.id)))
+                revision=spec.revision, handler=handler or "no handler", next_run=next_run,
+                last_run=last.get(spec.id)))
         identities = {e.leader for e in published.values()}
         return JobsView(scheduler="on" if self.scheduler is not None else "off", leader=leading,
                         leader_identity=identities.pop() if len(identities) == 1 else None,
@@ -136,4 +143,4 @@ class JobsService:
         if existing is None:
             raise NotFound(f"no scheduled change {change_id}", id=str(change_id))
         raise Conflict(f"scheduled change {change_id} is {existing.status}, not pending: it cannot be cancelled",
-                       id=str(change_id), status=existing.status)
+                       id=str(change_id), state=existing.status)

@@ -49,6 +49,7 @@ job_schedule = sa.Table(
     sa.Column("next_run_at", sa.DateTime(timezone=True)),
     sa.Column("interval_seconds", sa.Float, nullable=False),
     sa.Column("settings_revision", sa.BigInteger, nullable=False),
+    sa.Column("handler", sa.Text, nullable=False),
     sa.Column("leader", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
@@ -129,6 +130,7 @@ class ScheduleEntry(msgspec.Struct, frozen=True, kw_only=True):
     next_run_at: datetime | None
     interval_seconds: float
     settings_revision: int
+    handler: str
     leader: str
     updated_at: datetime
 
@@ -140,8 +142,8 @@ async def publish_schedule(conn: AsyncConnection, entries: list[dict[str, Any]])
     if entries:
         stmt = pg_insert(job_schedule).values([{**e, "updated_at": sa.func.clock_timestamp()} for e in entries])
         await conn.execute(stmt.on_conflict_do_update(index_elements=["job_id"], set_={
-            c: stmt.excluded[c] for c in ("next_run_at", "interval_seconds", "settings_revision", "leader",
-                                          "updated_at")}))
+            c: stmt.excluded[c] for c in ("next_run_at", "interval_seconds", "settings_revision", "handler",
+                                          "leader", "updated_at")}))
 
 
 async def schedule(conn: AsyncConnection) -> dict[str, ScheduleEntry]:
