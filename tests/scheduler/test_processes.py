@@ -86,10 +86,10 @@ async def _cli(env: dict[str, str], *args: str) -> str:
 
 
 @pytest.mark.slow
-async def test_two_serve_processes_one_leader_kill_it_and_the_other_takes_over(
+async def test_serve_processes_elect_one_leader_and_hand_over_on_sigterm_and_sigkill(
         serve, env: dict[str, str], receiver: Receiver, db_url: str) -> None:  # noqa: F811
     extra = {"BOTSETTINGS_JOB_WEBHOOK_URL": receiver.url}
-    procs = [await _start(serve, env, extra) for _ in range(2)]
+    procs = [await _start(serve, env, extra) for _ in range(3)]
     urls = [url for _, url in procs]
     deadline = time.monotonic() + 10
     while len(leaders := await _leaders(urls)) != 1:
@@ -120,12 +120,22 @@ async def test_two_serve_processes_one_leader_kill_it_and_the_other_takes_over(
     finally:
         await raw.close()
 
-    # Kill the leader outright: the other process leads within 10 s.
-    leader = next(proc for proc, url in procs if url == leaders[0])
-    leader.send_signal(signal.SIGKILL)
-    leader.wait(10)
+    # SIGTERM: the leader releases the lock while shutting down; another leads at once.
+    by_url = {url: proc for proc, url in procs}
+    stopped = by_url[leaders[0]]
+    stopped.send_signal(signal.SIGTERM)
+    assert stopped.wait(20) == 0
+    since = time.monotonic()
+    remaining = [url for url in urls if url != leaders[0]]
+    while len(leaders := await _leaders(remaining)) != 1:
+        assert time.monotonic() - since < 3, "no prompt takeover after a graceful stop"
+        await asyncio.sleep(0.05)
+
+    # SIGKILL: nothing is released by the process; its session ends and the last one leads within 10 s.
+    by_url[leaders[0]].send_signal(signal.SIGKILL)
+    by_url[leaders[0]].wait(10)
     killed = time.monotonic()
-    survivor = [url for url in urls if url != leaders[0]]
+    survivor = [url for url in remaining if url != leaders[0]]
     while await _leaders(survivor) != survivor:
         assert time.monotonic() - killed < 10, "no takeover within 10 s"
         await asyncio.sleep(0.1)
