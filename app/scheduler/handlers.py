@@ -74,22 +74,29 @@ class Webhook:
 
 
 class Handlers:
-    def __init__(self, webhook_url: str | None = None, webhook_timeout: float = 10.0) -> None:
+    def __init__(self, webhook_url: str | None = None, webhook_timeout: float = 10.0, *,
+                 discover: bool = False) -> None:
         self._python: dict[str, Handler] = {}
         self._webhook = (Handler(f"webhook {webhook_url}", Webhook(webhook_url, webhook_timeout))
                          if webhook_url else None)
+        self._discovered = not discover
 
     @classmethod
     def discover(cls, webhook_url: str | None = None, webhook_timeout: float = 10.0) -> Handlers:
-        """The webhook, plus every entry point in ``botsettings.jobs`` that loads."""
-        handlers = cls(webhook_url, webhook_timeout)
+        """The webhook, plus every entry point in ``botsettings.jobs`` that loads. Entry
+        points are imported on first use, so commands that never look at jobs do not pay."""
+        return cls(webhook_url, webhook_timeout, discover=True)
+
+    def _load_entry_points(self) -> None:
+        self._discovered = True
         for point in entry_points(group=ENTRY_POINT_GROUP):
+            if point.name in self._python:
+                continue  # registered in code: that one wins
             try:
-                handlers.register(point.name, point.load(), f"entry point {point.value}")
+                self._python[point.name] = Handler(f"entry point {point.value}", point.load())
             except Exception as exc:
                 log.error("jobs.handler_failed_to_load", job=point.name, entry_point=point.value,
                           error=f"{type(exc).__name__}: {exc}")
-        return handlers
 
     def register(self, job: str, call: HandlerFn, description: str | None = None,
                  attempts: int | None = None) -> None:
@@ -98,6 +105,8 @@ class Handlers:
         self._python[job] = Handler(name, call, attempts)
 
     def for_job(self, job: str) -> Handler | None:
+        if not self._discovered:
+            self._load_entry_points()
         return self._python.get(job) or self._webhook
 
 

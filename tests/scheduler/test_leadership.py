@@ -19,6 +19,11 @@ async def _leader_backend(raw: asyncpg.Connection) -> int | None:
     return pid
 
 
+async def _published(raw: asyncpg.Connection, next_run: object) -> bool:
+    return await raw.fetchval("SELECT next_run_at FROM job_schedule WHERE job_id = 'history_summarization:mira'"
+                              ) == next_run
+
+
 async def test_two_processes_one_leader_and_only_the_leader_runs_jobs(make_runtime: MakeRuntime) -> None:
     recorders = [Recorder("a"), Recorder("b")]
     # A "minute" of 0.1 s: a 1-minute interval fires every 0.1 s.
@@ -41,6 +46,9 @@ async def test_when_the_leaders_connection_is_terminated_the_other_takes_over(
     b = await make_runtime(handlers={"history_summarization": Recorder()})
     leader = await leader_of(a, b)
     follower = b if leader is a else a
+    assert leader.scheduler is not None
+    planned = await eventually(lambda: leader.scheduler.next_run("history_summarization:mira"))  # type: ignore[union-attr]
+    await eventually(lambda: _published(raw, planned))
     pid = await _leader_backend(raw)
     assert pid is not None
     await raw.execute("SELECT pg_terminate_backend($1)", pid)
@@ -49,8 +57,9 @@ async def test_when_the_leaders_connection_is_terminated_the_other_takes_over(
     await eventually(lambda: follower.scheduler.is_leader, timeout=10)  # type: ignore[union-attr]
     assert time.monotonic() - started < 10
     await eventually(lambda: not leader.scheduler.is_leader)  # type: ignore[union-attr]
-    # The new leader continues the published schedule, and the deposed one stands again.
-    await eventually(lambda: follower.scheduler.next_run("history_summarization:mira"))  # type: ignore[union-attr]
+    # The new leader continues the published schedule (not restarting every interval), and the deposed
+    # one stands again as a candidate.
+    assert await eventually(lambda: follower.scheduler.next_run("history_summarization:mira")) == planned  # type: ignore[union-attr]
     await asyncio.sleep(0.5)
     assert await _leader_backend(raw) not in (None, pid)
     assert [rt for rt in (a, b) if rt.scheduler and rt.scheduler.is_leader] == [follower]
