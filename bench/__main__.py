@@ -6,7 +6,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHES = ["resolution"]
+BENCHES = ["resolution", "scheduler"]
 
 
 def main() -> None:

@@ -29,13 +29,14 @@ IDLE_SESSION_TIMEOUT_MS = 5000
 class LeaderElection:
     def __init__(self, dsn: str, identity: str, *, on_elected: Callable[[], Awaitable[None]],
                  on_deposed: Callable[[], Awaitable[None]], check_seconds: float = 1.0,
-                 retry_seconds: float = 1.0) -> None:
+                 retry_seconds: float = 1.0, listen: tuple[str, Callable[[], None]] | None = None) -> None:
         self.dsn = dsn
         self.identity = identity
         self.on_elected = on_elected
         self.on_deposed = on_deposed
         self.check_seconds = check_seconds
         self.retry_seconds = retry_seconds
+        self.listen = listen  # (channel, callback): the leader's connection also LISTENs there
         self.is_leader = False
         self.terms = 0  # how many times this process became leader
         self._task: asyncio.Task[None] | None = None
@@ -65,6 +66,8 @@ class LeaderElection:
                 metrics.SCHEDULER_LEADER.set(1)
                 log.info("scheduler.elected", identity=self.identity)
                 await self.on_elected()
+                if self.listen is not None:
+                    await conn.add_listener(self.listen[0], self._notified)
                 while True:
                     await asyncio.sleep(self.check_seconds)
                     await conn.fetchval("SELECT 1", timeout=max(2.0, self.check_seconds * 2))
@@ -76,6 +79,10 @@ class LeaderElection:
             finally:
                 await self._step_down(conn)
             await asyncio.sleep(self.retry_seconds)
+
+    def _notified(self, *_: object) -> None:
+        if self.listen is not None:
+            self.listen[1]()
 
     async def _step_down(self, conn: asyncpg.Connection | None) -> None:
         if self.is_leader:

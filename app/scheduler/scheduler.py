@@ -23,7 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.events import AppliedChange
-from app.domain.jobs import next_run_after_change
+from app.domain.jobs import INTERVAL_KEYS, next_run_after_change
 from app.scheduler.catalogue import JobCatalogue
 from app.scheduler.leader import LeaderElection
 from app.scheduler.runner import JobRunner
@@ -43,13 +43,16 @@ class JobScheduler:
         self.runner = runner
         self.applier = applier
         self.identity = identity
+        # Changes scheduled by other processes NOTIFY; the leader wakes its applier at once.
         self.election = LeaderElection(dsn, identity, on_elected=self._lead, on_deposed=self._step_down,
-                                       check_seconds=check_seconds)
+                                       check_seconds=check_seconds,
+                                       listen=(scheduling.SCHEDULED_CHANNEL, self.wake_applier))
         self._aps: AsyncIOScheduler | None = None
         self._intervals: dict[str, float] = {}  # job id → seconds, as scheduled
         self._anchors: dict[str, datetime] = {}  # job id → last run (or when it was scheduled)
         self._revisions: dict[str, int] = {}
         self._handlers: dict[str, str] = {}  # job id → handler description, as published
+        self._bots: list[str] = []  # known bots at the last reconcile
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] | None = None
@@ -104,8 +107,13 @@ class JobScheduler:
         await self.runner.close()
 
     # -- following the settings ------------------------------------------------------------
-    def on_change(self, _change: AppliedChange) -> None:
-        if self._aps is not None:
+    def on_change(self, change: AppliedChange) -> None:
+        """Reconcile when the change can move a job: an interval key, or a bot that
+        appeared or disappeared. Other changes leave every job where it is."""
+        if self._aps is None:
+            return
+        bots = self.catalogue.resolver.known_bots()
+        if INTERVAL_KEYS.intersection(change.keys) or bots != self._bots:
             self.reconcile()
 
     def reconcile(self, published: dict[str, ScheduleEntry] | None = None) -> None:
@@ -115,6 +123,7 @@ class JobScheduler:
         if aps is None:
             return
         now = datetime.now(UTC)
+        self._bots = self.catalogue.resolver.known_bots()
         handlers = {spec.id: (spec, self.catalogue.handler(spec)) for spec in self.catalogue.jobs()}
         wanted = {job_id: spec for job_id, (spec, handler) in handlers.items() if handler is not None}
         for job_id, (_, handler) in handlers.items():

@@ -23,6 +23,7 @@ from app.domain.scopes import Scope, ScopeType
 from app.store.schema import metadata
 
 _json = JSONB(none_as_null=True)
+SCHEDULED_CHANNEL = "botsettings_scheduled"  # NOTIFYed when a change is scheduled: wakes the leader
 
 job_runs = sa.Table(
     "job_runs", metadata,
@@ -187,6 +188,7 @@ async def insert_scheduled(conn: AsyncConnection, *, scope: Scope, patch: dict[s
         id=uuid.uuid4(), scope_type=scope.type.value, scope_id=scope.id, patch=patch, reason=reason, actor=actor,
         apply_at=apply_at, created_at=sa.func.clock_timestamp(), status="pending")
         .returning(*scheduled_changes.c))).one()
+    await conn.execute(sa.select(sa.func.pg_notify(SCHEDULED_CHANNEL, str(row.id))))
     return _scheduled(row)
 
 
