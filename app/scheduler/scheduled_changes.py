@@ -45,12 +45,12 @@ class ScheduledChangeApplier:
     async def apply(self, change: ScheduledChange) -> bool:
         """Apply one due change; True if this call applied it (False: someone else had,
         it was cancelled, or it failed validation and was marked failed)."""
-        request = change_request(parse_scope(change.scope), change.patch, actor=change.actor, reason=change.reason)
-
         async def claim(conn: AsyncConnection, result: ChangeResult) -> None:
             await scheduling.claim_applied(conn, change.id, result, self.identity)
 
         try:
+            request = change_request(parse_scope(change.scope), change.patch, actor=change.actor,
+                                     reason=change.reason)
             result = await self.settings.apply(request, in_transaction=claim)
         except AlreadySettled:
             log.info("scheduled_change.already_settled", id=str(change.id))

@@ -115,3 +115,9 @@ async def test_unknown_scheduled_change_and_bad_status(http: httpx.AsyncClient) 
     assert (await http.get("/v1/scheduled-changes/00000000-0000-0000-0000-000000000000")).status_code == 404
     assert (await http.delete("/v1/scheduled-changes/00000000-0000-0000-0000-000000000000")).status_code == 404
     assert (await http.get("/v1/scheduled-changes?status=done")).status_code == 422
+
+
+async def test_the_openapi_schema_lists_the_jobs_routes(http: httpx.AsyncClient) -> None:
+    paths = (await http.get("/schema/openapi.json")).json()["paths"]
+    assert {"/v1/jobs", "/v1/jobs/{job_id}/runs", "/v1/jobs/{job_id}/run", "/v1/scheduled-changes",
+            "/v1/scheduled-changes/{change_id}"} <= set(paths)

@@ -118,9 +118,16 @@ async def test_a_patch_that_became_invalid_is_marked_failed_and_writes_nothing(
         "INSERT INTO scheduled_changes (id, scope_type, scope_id, patch, reason, actor, apply_at, created_at, status)"
         " VALUES ($1, 'bot', 'mira', $2, 'old', 't', clock_timestamp(), clock_timestamp(), 'pending')",
         change_id, json.dumps({"temperature": 9, "retired_key": 1}))
+    bad_scope = uuid.uuid4()
+    await raw.execute(
+        "INSERT INTO scheduled_changes (id, scope_type, scope_id, patch, reason, actor, apply_at, created_at, status)"
+        " VALUES ($1, 'bot', 'Not A Slug', $2, 'old', 't', clock_timestamp(), clock_timestamp(), 'pending')",
+        bad_scope, json.dumps({"temperature": 0.5}))
     failed = await eventually(lambda: _settled(rt, change_id), timeout=3)
     assert failed.status == "failed" and failed.error is not None
     assert "temperature" in failed.error and "retired_key" in failed.error
+    unscoped = await eventually(lambda: _settled(rt, bad_scope), timeout=3)
+    assert unscoped.status == "failed" and unscoped.error is not None and "invalid bot slug" in unscoped.error
     assert await _events(raw) == []
 
 
