@@ -82,8 +82,10 @@ class JobScheduler:
 
     # -- leadership ------------------------------------------------------------------
     async def _lead(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.engine.begin() as conn:
             published = await scheduling.schedule(conn)
+            if abandoned := await scheduling.abandon_runs(conn, self.identity):
+                log.warning("job.runs_abandoned", runs=abandoned)
         self._aps = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self._aps.start()

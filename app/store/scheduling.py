@@ -113,6 +113,15 @@ async def finish_run(conn: AsyncConnection, run_id: int, *, status: str, attempt
     return JobRun(**row._mapping)
 
 
+async def abandon_runs(conn: AsyncConnection, leader: str) -> int:
+    """Scheduled runs another leader left running: it is gone (we hold the lock now)."""
+    c = job_runs.c
+    result = await conn.execute(job_runs.update().where(
+        c.status == "running", c.trigger == "schedule", c.runner != leader).values(
+        status="failed", error="abandoned: the leader running it went away", finished_at=sa.func.clock_timestamp()))
+    return result.rowcount
+
+
 async def runs_of(conn: AsyncConnection, job_id: str, limit: int) -> list[JobRun]:
     rows = await conn.execute(sa.select(job_runs).where(job_runs.c.job_id == job_id)
                               .order_by(job_runs.c.id.desc()).limit(limit))

@@ -83,3 +83,17 @@ async def test_the_scheduler_can_be_switched_off(make_runtime: MakeRuntime, raw:
     await asyncio.sleep(0.3)
     assert await _leader_backend(raw) is None
     assert (await rt.jobs.jobs()).scheduler == "off"
+
+
+async def test_a_new_leader_marks_runs_its_predecessor_left_running_as_failed(
+        make_runtime: MakeRuntime, raw: asyncpg.Connection) -> None:
+    insert = ("INSERT INTO job_runs (job_id, job, trigger, started_at, status, attempts, handler, runner, "
+              "settings_revision, parameters) VALUES ($1, 'profile_maintenance', $2, now(), 'running', 1, 'x', "
+              "'gone:1:abc', 0, '{}')")
+    await raw.execute(insert, "profile_maintenance", "schedule")
+    await raw.execute(insert, "profile_maintenance", "manual")  # a manual run elsewhere may still be going
+    rt = await make_runtime()
+    await leader_of(rt)
+    rows = await raw.fetch("SELECT trigger, status, error FROM job_runs ORDER BY id")
+    assert [(r["trigger"], r["status"]) for r in rows] == [("schedule", "failed"), ("manual", "running")]
+    assert "abandoned" in rows[0]["error"]
