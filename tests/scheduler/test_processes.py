@@ -6,9 +6,7 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,16 +16,9 @@ import httpx
 import pytest
 
 from app.store.engine import asyncpg_dsn
+from bench.process import BIN, await_ready, free_port
 from tests.scheduler.conftest import BOTS_YAML
 from tests.scheduler.test_handlers import Receiver, receiver  # noqa: F401  (the fixture)
-
-BIN = str(Path(sys.executable).with_name("botsettings"))
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -49,21 +40,13 @@ def serve(env: dict[str, str]) -> Iterator[list[tuple[subprocess.Popen[bytes], s
 
 
 async def _start(serve, env: dict[str, str], extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:  # type: ignore[no-untyped-def]
-    port = _port()
+    port = free_port()
     proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-migrate"], env={**env, **extra},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     serve.append((proc, url))
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(timeout=2) as http:
-        while True:
-            try:
-                if (await http.get(f"{url}/readyz")).status_code == 200:
-                    return proc, url
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve did not start"
-            await asyncio.sleep(0.1)
+    await await_ready(url, proc)
+    return proc, url
 
 
 async def _leaders(urls: list[str]) -> list[str]:
