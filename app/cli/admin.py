@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sys
 
 import click
@@ -74,7 +75,26 @@ def serve_cmd(host: str | None, port: int | None, workers: int, no_migrate: bool
     # any); the workers, spawned fresh, read their configuration from the environment.
     url = asyncio.run(prepare_database(config))
     os.environ.update(DATABASE_URL=url, BOTSETTINGS_MIGRATE="off")
-    uvicorn.run("app.api.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    from uvicorn.supervisors import Multiprocess
+
+    server_config = uvicorn.Config("app.api.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+    Multiprocess(server_config, sockets=[tcp_listener(config.host, config.port)]).run()
+
+
+def tcp_listener(host: str, port: int) -> socket.socket:
+    """The socket the workers share, made as IPPROTO_TCP. uvicorn makes it with proto 0,
+    and asyncio only sets TCP_NODELAY on connections whose socket says IPPROTO_TCP:
+    without it, Nagle's algorithm meets the client's delayed ACK and every response
+    on a kept-alive connection waits ~40 ms."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror}", 2)
+    sock.set_inheritable(True)
+    return sock
 
 
 async def prepare_database(config: Config) -> str:
