@@ -12,21 +12,25 @@ Run: uv run python -m bench api [SECONDS]   (default 10 s per load phase)
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
+import asyncpg
 import sqlalchemy as sa
 
 from app.domain import scopes
 from app.domain.events import ChangeRequest, Source, set_op
 from app.service import SettingsService
-from app.store.engine import make_engine
+from app.store.engine import asyncpg_dsn, make_engine
 from bench.common import fresh_database, percentile, report
 from bench.load import Conn, port_of
-from bench.process import service_process
+from bench.process import free_port, service_process
 
 # The write transaction of app/store/writer.py, in plain SQL for pgbench.
 PGBENCH_SCRIPT = r"""
@@ -104,6 +108,74 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+# A floor server: bench/floor_app.py under uvicorn, on a listener made like serve's.
+FLOOR = """
+import sys, uvicorn
+from uvicorn.supervisors import Multiprocess
+from app.cli.admin import tcp_listener
+port, workers = int(sys.argv[1]), int(sys.argv[2])
+config = uvicorn.Config("bench.floor_app:app", workers=workers, log_level="warning", access_log=False)
+if workers == 1:
+    uvicorn.Server(config).run(sockets=[tcp_listener("127.0.0.1", port)])
+else:
+    Multiprocess(config, sockets=[tcp_listener("127.0.0.1", port)]).run()
+"""
+
+
+async def floor_rps(body: bytes, workers: int, clients: int, seconds: float) -> tuple[float, list[float]]:
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        f.write(body)
+        f.flush()
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-c", FLOOR, str(port), str(workers)],  # noqa: ASYNC220
+                                env={**os.environ, "BENCH_FLOOR_BODY": f.name})
+        try:
+            for _ in range(200):
+                try:
+                    (await Conn.open(port)).close()
+                    break
+                except OSError:
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # every worker up
+            rps, lat, _ = await closed_loop(port, clients, seconds, ("GET", "/", None))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    return rps, lat
+
+
+async def raw_big_change(url: str) -> float:
+    """The same 10,000 events written with plain asyncpg in one transaction: no
+    validation, no planning, no projection reads — the floor under big_change."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    rows = [(f"raw{b:04d}", key, value) for b in range(2_500)
+            for key, value in (("temperature", 0.5), ("top_p", 0.9), ("memory_n_results", 7),
+                               ("history_bridge_messages", 6))]
+    started = time.perf_counter()
+    async with conn.transaction():
+        head = await conn.fetchval("SELECT revision FROM settings_head WHERE id = 1 FOR UPDATE")
+        change = uuid.uuid4()
+        now = await conn.fetchval("SELECT clock_timestamp()")
+        await conn.executemany(
+            "INSERT INTO settings_events (revision, change_id, scope_type, scope_id, key, op, value, previous, "
+            "had_previous, key_version, actor, reason, source, recorded_at) "
+            "VALUES ($1, $2, 'bot', $3, $4, 'set', $5::jsonb, NULL, false, 1, 'bench', '', 'migration', $6)",
+            [(head + n + 1, change, slug, key, json.dumps(value), now) for n, (slug, key, value) in enumerate(rows)])
+        await conn.executemany(
+            "INSERT INTO settings_current (scope_type, scope_id, key, value, key_version, revision, updated_at, "
+            "updated_by) VALUES ('bot', $1, $2, $3::jsonb, 1, $4, $5, 'bench')",
+            [(slug, key, json.dumps(value), head + n + 1, now) for n, (slug, key, value) in enumerate(rows)])
+        await conn.execute("INSERT INTO settings_changes (id, first_revision, last_revision, event_count, actor, "
+                           "reason, source, recorded_at) VALUES ($1, $2, $3, $4, 'bench', '', 'migration', $5)",
+                           change, head + 1, head + len(rows), len(rows), now)
+        await conn.execute("UPDATE settings_head SET revision = $1 WHERE id = 1", head + len(rows))
+        await conn.execute("SELECT pg_notify('botsettings_changes', $1)",
+                           json.dumps({"first": head + 1, "last": head + len(rows), "change_id": str(change)}))
+    seconds = time.perf_counter() - started
+    await conn.close()
+    return seconds
+
+
 async def big_change(url: str) -> float:
     engine = make_engine(url)
     ops = [set_op(scopes.bot(f"big{b:04d}"), key, value) for b in range(2_500)
@@ -125,13 +197,19 @@ async def main() -> None:
             read = ("GET", "/v1/bots/mira/effective", None)
             for workers in (1, 2):
                 with service_process(url, Path(tmp), "--workers", str(workers)) as (base, _):
+                    conn = await Conn.open(port_of(base))
+                    body = (await conn.request(*read))[1]
+                    conn.close()
                     rps, lat, errors = await closed_loop(port_of(base), 16, seconds, read)
+                floor, floor_lat = await floor_rps(body, workers, 16, seconds)
                 rows.append({"figure": f"GET effective, {workers} worker(s), 16 clients", "value": rps,
                              "unit": "req/s", "target": "≥ 5000 (2 cores)" if workers == 2 else "—",
-                             "ok": rps >= 5000 if workers == 2 else None, "errors": errors})
-                rows.append({"figure": f"GET effective p99, {workers} worker(s)", "value": percentile(lat, 99) * 1e3,
-                             "unit": "ms", "target": "≤ 10 ms" if workers == 2 else "—",
-                             "ok": percentile(lat, 99) * 1e3 <= 10 if workers == 2 else None})
+                             "ok": rps >= 5000 if workers == 2 else None, "errors": errors, "baseline": floor,
+                             "baseline_name": "bare ASGI app, same uvicorn, same bytes", "ratio": rps / floor})
+                p99, floor_p99 = percentile(lat, 99) * 1e3, percentile(floor_lat, 99) * 1e3
+                rows.append({"figure": f"GET effective p99, {workers} worker(s)", "value": p99, "unit": "ms",
+                             "target": "≤ 10 ms" if workers == 2 else "—", "ok": p99 <= 10 if workers == 2 else None,
+                             "baseline": floor_p99, "baseline_name": "bare ASGI app p99", "ratio": p99 / floor_p99})
             with service_process(url, Path(tmp)) as (base, proc):
                 idle = rss_mb(proc.pid)
                 wps, lat, errors = await closed_loop(port_of(base), 8, seconds,
@@ -144,8 +222,10 @@ async def main() -> None:
                 rows.append({"figure": "PATCH p99, 8 clients", "value": percentile(lat, 99) * 1e3, "unit": "ms",
                              "ok": None})
                 big = await big_change(url)
+                raw = await raw_big_change(url)
                 rows.append({"figure": "one 10,000-key change (service layer)", "value": big, "unit": "s",
-                             "target": "≤ 2 s", "ok": big <= 2})
+                             "target": "≤ 2 s", "ok": big <= 2, "baseline": raw,
+                             "baseline_name": "same rows, plain asyncpg, one transaction", "ratio": big / raw})
                 conn = await Conn.open(port_of(base))
                 for b in range(1_000):  # the change above made big0000…big2499: cache 1,000 of them
                     await conn.request("GET", f"/v1/bots/big{b:04d}/effective")
