@@ -45,6 +45,15 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     upstream_api_key: str | None = None
     upstream_timeout_seconds: float = 60.0
     allowed_models: frozenset[str] = frozenset()  # models a request may pick; "*" = any
+    # The scheduler (app/scheduler): see the README's "Jobs" section.
+    scheduler: bool = True
+    job_webhook_url: str | None = None
+    job_webhook_timeout_seconds: float = 10.0
+    job_attempts: int = 3  # a failing handler is tried this many times per run
+    job_retry_backoff_seconds: float = 2.0  # before the first retry; doubles after each
+    job_minute_seconds: float = 60.0  # how long an interval "minute" lasts; tests shorten it
+    verify_interval_minutes: float = 60.0  # the housekeeping projection check
+    leader_check_seconds: float = 1.0  # how often the leader proves its lock connection is alive
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -88,6 +97,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["upstream_timeout_seconds"] = float(_int("BOTSETTINGS_UPSTREAM_TIMEOUT_SECONDS", t, 1, 3600))
         if am := env.get("BOTSETTINGS_ALLOWED_MODELS"):
             kw["allowed_models"] = frozenset(m.strip() for m in am.split(",") if m.strip())
+        kw.update(_scheduler_env(env))
         return cls(**kw)  # type: ignore[arg-type]
 
 
@@ -112,6 +122,37 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _scheduler_env(env: Mapping[str, str]) -> dict[str, object]:
+    kw: dict[str, object] = {}
+    if s := env.get("BOTSETTINGS_SCHEDULER"):
+        kw["scheduler"] = _bool("BOTSETTINGS_SCHEDULER", s)
+    if url := env.get("BOTSETTINGS_JOB_WEBHOOK_URL"):
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"BOTSETTINGS_JOB_WEBHOOK_URL must be an http(s):// URL, got {url!r}")
+        kw["job_webhook_url"] = url
+    if t := env.get("BOTSETTINGS_JOB_WEBHOOK_TIMEOUT_SECONDS"):
+        kw["job_webhook_timeout_seconds"] = _float("BOTSETTINGS_JOB_WEBHOOK_TIMEOUT_SECONDS", t, 0.1, 600)
+    if a := env.get("BOTSETTINGS_JOB_ATTEMPTS"):
+        kw["job_attempts"] = _int("BOTSETTINGS_JOB_ATTEMPTS", a, 1, 20)
+    if b := env.get("BOTSETTINGS_JOB_RETRY_BACKOFF_SECONDS"):
+        kw["job_retry_backoff_seconds"] = _float("BOTSETTINGS_JOB_RETRY_BACKOFF_SECONDS", b, 0, 3600)
+    if m := env.get("BOTSETTINGS_JOB_MINUTE_SECONDS"):
+        kw["job_minute_seconds"] = _float("BOTSETTINGS_JOB_MINUTE_SECONDS", m, 0.01, 60)
+    if v := env.get("BOTSETTINGS_VERIFY_INTERVAL_MINUTES"):
+        kw["verify_interval_minutes"] = _float("BOTSETTINGS_VERIFY_INTERVAL_MINUTES", v, 1, 10080)
+    return kw
+
+
+def _float(name: str, text: str, lo: float, hi: float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {text!r}") from None
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {value:g}")
+    return value
 
 
 def normalize_database_url(url: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -18,6 +18,14 @@ CHANGES = Counter("botsettings_changes_total", "Changes requested, by source and
                   ["source", "outcome"])  # outcome: applied | noop
 CHANGE_SECONDS = Histogram("botsettings_change_duration_seconds", "Time to commit a change (validation to commit)",
                            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+# The scheduler (app/scheduler).
+JOB_RUNS = Counter("botsettings_job_runs_total", "Job runs finished, by job and status", ["job", "status"])
+SCHEDULER_LEADER = Gauge("botsettings_scheduler_leader", "1 while this process is the scheduler leader")
+SCHEDULED_CHANGES = Counter("botsettings_scheduled_changes_total", "Scheduled changes settled, by outcome",
+                            ["outcome"])  # applied | failed
+PROJECTION_DRIFT = Gauge("botsettings_projection_drift", "Problems the last projection check found "
+                         "(drifted keys + log problems; 0 = the projection equals a replay of the log)")
 
 
 class RuntimeCollector(Collector):

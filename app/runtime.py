@@ -4,6 +4,9 @@ the schema at head, and the service. Shared by `serve` and every CLI command."""
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from pathlib import Path
 
 import structlog
@@ -13,6 +16,13 @@ from app.config import Config, ConfigError
 from app.domain.bots_yaml import BotsConfig, load_bots
 from app.domain.environment import env_layer
 from app.resolver import Resolver
+from app.scheduler import housekeeping
+from app.scheduler.catalogue import JobCatalogue
+from app.scheduler.handlers import Handlers
+from app.scheduler.runner import JobRunner
+from app.scheduler.scheduled_changes import ScheduledChangeApplier
+from app.scheduler.scheduler import JobScheduler
+from app.scheduler.service import JobsService
 from app.service import SettingsService
 from app.store import migrations, reader
 from app.store.embedded import start_embedded
@@ -52,11 +62,26 @@ class Runtime:
         self.resolver = resolver
         self.listener: Listener | None = None
         self.service = SettingsService(engine, resolver, snapshot_every=config.snapshot_every)
+        # Jobs: the catalogue and manual runs work in every process (the CLI too); the
+        # scheduler itself runs only in serving processes, and jobs only in the leader.
+        self.identity = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.handlers = Handlers.discover(config.job_webhook_url, config.job_webhook_timeout_seconds)
+        self.catalogue = JobCatalogue(resolver, self.handlers, config.job_minute_seconds)
+        self.catalogue.add_housekeeping(housekeeping.projection_check(self.service, config.verify_interval_minutes))
+        self.catalogue.add_housekeeping(housekeeping.settings_snapshot(self.service))
+        self.jobs = JobsService(self.service, self.catalogue, self._runner(), config.scheduler)
+        self.scheduler: JobScheduler | None = None
+
+    def _runner(self) -> JobRunner:
+        return JobRunner(self.engine, self.catalogue, self.identity, attempts=self.config.job_attempts,
+                         backoff_seconds=self.config.job_retry_backoff_seconds)
 
     @classmethod
-    async def start(cls, config: Config, *, migrate: bool | None = None, listen: bool = False) -> Runtime:
+    async def start(cls, config: Config, *, migrate: bool | None = None, listen: bool = False,
+                    schedule: bool = False) -> Runtime:
         """Everything a process needs. Bad bots.yaml or LLM_BAWT_* values fail here,
-        before anything is served. ``listen`` keeps the state current (serve)."""
+        before anything is served. ``listen`` keeps the state current (serve);
+        ``schedule`` also starts the scheduler (unless BOTSETTINGS_SCHEDULER=off)."""
         bots = load_bots_config(config)
         env_values, env_warnings = env_layer(config.llm_env)
         for warning in (*bots.warnings, *env_warnings):
@@ -75,9 +100,36 @@ class Runtime:
         else:
             async with engine.connect() as conn:
                 runtime.resolver.load(*await reader.all_current(conn))
+        if schedule:
+            await runtime.start_scheduler()
         return runtime
 
+    async def start_scheduler(self) -> None:
+        """Stand for leadership; the leader runs the jobs and applies scheduled changes.
+        Needs the listener: jobs follow the settings through it."""
+        if not self.config.scheduler:
+            log.info("scheduler.disabled", reason="BOTSETTINGS_SCHEDULER=off")
+            return
+        if self.listener is None:
+            raise RuntimeError("the scheduler needs a listening runtime (Runtime.start(listen=True))")
+        if self.scheduler is not None:
+            return
+        applier = ScheduledChangeApplier(self.service, self.identity)
+        self.scheduler = JobScheduler(self.engine, asyncpg_dsn(self.url), self.catalogue, self._runner(), applier,
+                                      self.identity, check_seconds=self.config.leader_check_seconds)
+        self.jobs.scheduler = self.scheduler
+        await self.scheduler.start()
+
+    async def stop_scheduler(self) -> None:
+        """Release leadership (graceful shutdown): another process takes over at once."""
+        scheduler, self.scheduler = self.scheduler, None
+        self.jobs.scheduler = None
+        if scheduler is not None:
+            await scheduler.stop()
+
     async def close(self) -> None:
+        await self.stop_scheduler()
+        await self.jobs.runner.close()
         if self.listener:
             await self.listener.stop()
         await self.engine.dispose()

@@ -101,14 +101,17 @@ class SettingsService:
         self._last_snapshot: int | None = None  # revision of the newest snapshot this process knows of
 
     # -- writes ---------------------------------------------------------------
-    async def apply(self, request: ChangeRequest) -> ChangeResult:
-        """Apply a change: validate every op, then one transaction (DESIGN.md invariants)."""
+    async def apply(self, request: ChangeRequest, *,
+                    in_transaction: writer.InTransaction | None = None) -> ChangeResult:
+        """Apply a change: validate every op, then one transaction (DESIGN.md invariants).
+        ``in_transaction`` runs last inside that transaction (the scheduler claims a
+        scheduled change there, so the claim and the change commit together)."""
         if not request.ops:
             raise ValidationFailed([FieldError(key="ops", message="a change needs at least one operation")])
         ops, warnings = normalize_request(request)
         started = time.perf_counter()
         async with unavailable_on_connection_loss():
-            result = await writer.apply_change(self.engine, request, ops)
+            result = await writer.apply_change(self.engine, request, ops, in_transaction)
         metrics.CHANGE_SECONDS.observe(time.perf_counter() - started)
         metrics.CHANGES.labels(request.source.value, "applied" if result.changed else "noop").inc()
         if warnings:

@@ -17,9 +17,10 @@ from app.domain.adoption import AdoptionPlan, Progress, delete_stored, from_laye
 from app.domain.errors import Conflict, FieldError, ValidationFailed
 from app.domain.events import ChangeRequest, ChangeResult, Expectations, Operation, Source, set_op
 from app.domain.export_doc import parse_export, render_export
+from app.domain.history import Point
 from app.domain.intake import Incoming, from_bots_yaml, from_env
 from app.domain.registry import REGISTRY, lookup_writable, validate_value
-from app.domain.scopes import bot
+from app.domain.scopes import Scope, bot, parse_scope
 from app.service import SettingsService
 from app.store.errors import unavailable_on_connection_loss
 from app.store.state_reads import StoredState, read_state
@@ -84,12 +85,19 @@ async def bootstrap(service: SettingsService, *, overwrite: bool, dry_run: bool,
                       source=Source.BOOTSTRAP, progress=progress)
 
 
-async def export_text(service: SettingsService, *, bot_slug: str | None = None, only_global: bool = False) -> str:
-    state = await stored_state(service)
+async def export_text(service: SettingsService, *, bot_slug: str | None = None, only_global: bool = False,
+                      at: Point | None = None) -> str:
+    """The stored values as an export document, now or ``at`` a past point."""
     if bot_slug is not None:
         bot(bot_slug)  # refuse a malformed slug
-        return render_export(state.values, include_global=False, bots=[bot_slug])
-    return render_export(state.values, include_global=True, bots=[] if only_global else None)
+    if at is None:
+        values: Mapping[Scope, Mapping[str, Any]] = (await stored_state(service)).values
+    else:
+        past = await service.state_at(at)
+        values = {parse_scope(name): stored for name, stored in past.scopes.items()}
+    if bot_slug is not None:
+        return render_export(values, include_global=False, bots=[bot_slug])
+    return render_export(values, include_global=True, bots=[] if only_global else None)
 
 
 async def import_text(service: SettingsService, text: str, source_name: str, *, dry_run: bool, actor: str,

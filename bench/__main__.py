@@ -8,7 +8,7 @@ import asyncio
 import importlib
 import sys
 
-BENCHES = ["resolution", "history", "adoption", "gateway", "api", "load", "fuzz"]
+BENCHES = ["resolution", "history", "adoption", "gateway", "scheduler", "api", "load", "fuzz"]
 
 
 def main() -> None:

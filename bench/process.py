@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 
 BIN = str(Path(sys.executable).with_name("botsettings"))
+READY_SECONDS = 60  # a cold start on a loaded 2-core machine, embedded PostgreSQL included
 
 
 def free_port() -> int:
@@ -23,8 +25,8 @@ def free_port() -> int:
         return port
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
+def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_SECONDS
     while True:
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
@@ -36,6 +38,23 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> 
         if time.monotonic() > deadline:
             raise RuntimeError("botsettings serve was not ready in time")
         time.sleep(0.1)
+
+
+async def await_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
+    """:func:`wait_ready` without blocking the event loop (for callers that serve fakes in it)."""
+    deadline = time.monotonic() + READY_SECONDS
+    async with httpx.AsyncClient(timeout=2) as http:
+        while True:
+            try:
+                if (await http.get(f"{url}/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(f"botsettings serve exited with {proc.returncode} before it was ready")
+            if time.monotonic() > deadline:
+                raise RuntimeError("botsettings serve was not ready in time")
+            await asyncio.sleep(0.1)
 
 
 @contextlib.contextmanager

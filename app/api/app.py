@@ -14,12 +14,13 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, errors, health, history, settings, watch
+from app.api import bots, chat, compat, errors, health, history, jobs, settings, watch
 from app.api.auth import make_guard
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
 from app.logging import configure_logging
 from app.runtime import Runtime
+from app.scheduler.service import JobsService
 from app.service import SettingsService
 
 # Requests by route template, method and status; health probes and scrapes excluded.
@@ -56,7 +57,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         own = runtime is None
-        app.state.runtime = runtime or await Runtime.start(config, listen=True)
+        app.state.runtime = runtime or await Runtime.start(config, listen=True, schedule=True)
         collector = metrics.register(app.state.runtime)
         app.state.chat = chat.Chat(config, app.state.runtime)
         try:
@@ -70,12 +71,16 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     def provide_service(state: State) -> SettingsService:
         return state.runtime.service  # type: ignore[no-any-return]
 
+    def provide_jobs(state: State) -> JobsService:
+        return state.runtime.jobs  # type: ignore[no-any-return]
+
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
-                        *chat.HANDLERS, *compat.HANDLERS, MetricsController, *web.HANDLERS],
+                        *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware],
-        dependencies={"service": Provide(provide_service, sync_to_thread=False)},
+        dependencies={"service": Provide(provide_service, sync_to_thread=False),
+                      "jobs": Provide(provide_jobs, sync_to_thread=False)},
         exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=_security_headers,

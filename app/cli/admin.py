@@ -29,6 +29,10 @@ from app.store.reader import VerifyReport
 def serve_cmd(host: str | None, port: int | None, workers: int, no_migrate: bool) -> None:
     """Run the HTTP service (on the embedded PostgreSQL unless DATABASE_URL is set).
 
+    It also stands for scheduler leadership: the one leader among all serving
+    processes runs the jobs and applies scheduled changes (BOTSETTINGS_SCHEDULER=off
+    keeps this process out).
+
     SIGTERM or Ctrl-C stops it gracefully: no new connections, in-flight requests
     finish (up to 10 s), then the listener and the database connections close.
     """

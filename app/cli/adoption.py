@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from app.cli.history import point_option
 from app.cli.output import default_actor, emit_json, run, show
 from app.domain.adoption import AdoptionPlan, Progress
 from app.domain.intake import env_names, parse_env_file
@@ -111,12 +112,15 @@ def bootstrap_cmd(overwrite: bool, dry_run: bool, reason: str, actor: str | None
 @click.command("export")
 @click.option("--bot", "bot", metavar="SLUG", help="Only this bot's scope.")
 @click.option("--global", "global_", is_flag=True, help="Only the global scope.")
-def export_cmd(bot: str | None, global_: bool) -> None:
+@click.option("--as-of", default=None, help="The values at a past point: a revision, a timestamp or a span (24h).")
+def export_cmd(bot: str | None, global_: bool, as_of: str | None) -> None:
     """Print the stored values (global and every bot, or one scope) as YAML, for
-    `botsettings import`. Round-trips exactly: export → import → export is identical."""
+    `botsettings import`. Round-trips exactly: export → import → export is identical.
+    With --as-of, the values at that point: importing it restores them."""
     if bot and global_:
         raise click.UsageError("give either --bot SLUG or --global, not both")
-    click.echo(run(lambda rt: export_text(rt.service, bot_slug=bot, only_global=global_)), nl=False)
+    at = point_option("as-of", as_of)
+    click.echo(run(lambda rt: export_text(rt.service, bot_slug=bot, only_global=global_, at=at)), nl=False)
 
 
 @click.command("import")

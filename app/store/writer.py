@@ -9,6 +9,7 @@ revisions are gapless and follow commit order; readers never wait on it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import msgspec
@@ -64,8 +65,13 @@ _FINISH = sa.text("""
 """)
 
 
+# Runs inside the change transaction, last, with the result (changed or not): whatever
+# it writes commits with the change, and if it raises the change rolls back.
+InTransaction = Callable[[AsyncConnection, ChangeResult], Awaitable[None]]
+
+
 async def apply_change(engine: AsyncEngine, request: ChangeRequest,
-                       ops: list[Operation]) -> ChangeResult:
+                       ops: list[Operation], in_transaction: InTransaction | None = None) -> ChangeResult:
     """Apply already-validated ``ops`` as one change (see app/service.py)."""
     async with engine.begin() as conn:
         head = (await conn.execute(_LOCK_HEAD)).scalar_one()
@@ -75,8 +81,11 @@ async def apply_change(engine: AsyncEngine, request: ChangeRequest,
             check_expectations(request.expect, scope_revisions, states)
         planned = plan_change(ops, states)
         if not planned:
-            return ChangeResult(change_id=None, first_revision=None, last_revision=None, head=head,
-                                items=_items(ops, states, [], head))
+            unchanged = ChangeResult(change_id=None, first_revision=None, last_revision=None, head=head,
+                                     items=_items(ops, states, [], head))
+            if in_transaction is not None:
+                await in_transaction(conn, unchanged)
+            return unchanged
         change_id = uuid.uuid4()
         first, last = head + 1, head + len(planned)
         await _append(conn, request, change_id, planned, first, now)
@@ -88,8 +97,11 @@ async def apply_change(engine: AsyncEngine, request: ChangeRequest,
             "reverts": request.reverts, "rollback_to": request.rollback_to,
             "channel": schema.NOTIFY_CHANNEL, "payload": payload,
         })
-    return ChangeResult(change_id=change_id, first_revision=first, last_revision=last, head=last,
-                        items=_items(ops, states, planned, first))
+        result = ChangeResult(change_id=change_id, first_revision=first, last_revision=last, head=last,
+                              items=_items(ops, states, planned, first))
+        if in_transaction is not None:
+            await in_transaction(conn, result)
+    return result
 
 
 async def _key_states(conn: AsyncConnection, keys: list[tuple[Scope, str]]

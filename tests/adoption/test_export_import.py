@@ -117,3 +117,21 @@ def test_rename_key_moves_values_stored_under_a_retired_name(invoke: Invoke, db_
     assert "nothing to do" in invoke("rename-key", "max_tokens", "max_output_tokens").stdout
     assert "OK" in invoke("verify").stdout
     assert "unknown setting 'nope'" in invoke("rename-key", "temperature", "nope", code=3).output
+
+
+def test_export_as_of_a_past_revision_is_the_export_taken_then(invoke: Invoke, files: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    seed(invoke, files)
+    before = invoke("export").stdout
+    head = json.loads(invoke("history", "--limit", "1", "--json").stdout)["events"][0]["revision"]
+    invoke("set", "temperature", "0.11", "--bot", "mira")
+    invoke("unset", "system_prompt", "--bot", "nova")
+    assert invoke("export").stdout != before
+    assert invoke("export", "--as-of", str(head)).stdout == before
+    mira_then = invoke("export", "--bot", "mira", "--as-of", str(head)).stdout
+    assert "temperature: 0.11" not in mira_then and "mira:" in mira_then
+    # Importing the past export restores that state exactly.
+    path = tmp_path / "then.yaml"
+    path.write_text(before, encoding="utf-8")
+    invoke("import", str(path))
+    assert invoke("export").stdout == before

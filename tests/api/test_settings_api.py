@@ -6,6 +6,8 @@ import asyncpg
 import pytest
 from httpx import AsyncClient
 
+from app.store import migrations
+
 
 async def head(raw: asyncpg.Connection) -> int:
     return await raw.fetchval("SELECT revision FROM settings_head")
@@ -109,7 +111,7 @@ async def test_malformed_json_and_oversize_bodies_are_4xx(client: AsyncClient, r
 async def test_health_and_readiness(client: AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     r = await client.get("/readyz")
-    assert r.status_code == 200 and r.json()["schema"] == "0001"
+    assert r.status_code == 200 and r.json()["schema"] == migrations.head_revision()
 
 
 async def test_openapi_schema_lists_the_settings_routes(client: AsyncClient) -> None:

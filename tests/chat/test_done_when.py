@@ -5,41 +5,27 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
 
+from bench.process import BIN, await_ready, free_port
 from tests.chat.fakes import FakeUpstream
-
-BIN = str(Path(sys.executable).with_name("botsettings"))
 
 
 @pytest.mark.slow
 async def test_serve_forwards_each_bot_and_a_cli_set_changes_the_next_call(
         upstream: FakeUpstream, db_url: str, tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path),
            "BOTSETTINGS_UPSTREAM_URL": upstream.url}
     proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-migrate"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(600):
-                try:
-                    if (await http.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None
-                await asyncio.sleep(0.1)
+        await await_ready(f"http://127.0.0.1:{port}", proc)
         client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0)
 
         def ask(bot: str) -> str:  # the sync client, in a thread: the fake upstream runs in this loop

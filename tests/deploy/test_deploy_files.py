@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from app.cli.main import cli
+from app.domain.access import parse_tokens
 from app.domain.bots_yaml import load_bots
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -33,6 +34,8 @@ def test_compose_has_postgres_a_one_shot_migration_two_replicas_and_a_proxy() ->
     assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "--no-migrate" in app["command"]
     assert app["environment"]["DATABASE_URL"].startswith("postgresql://")
+    assert app["environment"]["BOTSETTINGS_TOKENS_FILE"] == "/run/secrets/botsettings_tokens"
+    assert app["secrets"] == ["botsettings_tokens"] and doc["secrets"]["botsettings_tokens"]["file"] == "./tokens"
     assert "proxy_buffering off" in (DEPLOY / "compose" / "nginx.conf").read_text()
 
 
@@ -50,7 +53,17 @@ def test_kubernetes_manifests_hold_the_expected_objects() -> None:
     assert deployment["selector"]["matchLabels"] == deployment["template"]["metadata"]["labels"]
     assert kinds["Service"]["spec"]["selector"] == deployment["selector"]["matchLabels"]
     assert kinds["Job"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["db", "upgrade"]
-    assert "DATABASE_URL" in kinds["Secret"]["stringData"]
+    secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
+    assert "DATABASE_URL" in secrets["botsettings"]["stringData"]
+    # Replicas listen beyond loopback, which serve refuses without tokens: they get a
+    # tokens file from a Secret, in the format serve reads.
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["BOTSETTINGS_HOST"] == "0.0.0.0"
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in deployment["template"]["spec"]["volumes"]}
+    assert volumes["tokens"]["secret"]["secretName"] == "botsettings-tokens"
+    assert env["BOTSETTINGS_TOKENS_FILE"] == f"{mounts['tokens']}/tokens"
+    assert parse_tokens("k8s", secrets["botsettings-tokens"]["stringData"]["tokens"])
     bots = load_bots([("configmap", kinds["ConfigMap"]["data"]["bots.yaml"])])
     assert {"mira", "nova"} <= set(bots.bots) and not bots.warnings
 

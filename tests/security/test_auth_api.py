@@ -150,3 +150,15 @@ async def test_compatibility_writes_and_bot_creation_check_the_scope_they_name(
     r = await client.get("/v1/settings", params={"scope_type": "bot", "scope_id": "mira"}, headers=limited)
     assert r.status_code == 200 and r.json()["settings"] == [{"key": "temperature", "value": 0.4}]
     assert await raw.fetchval("SELECT count(DISTINCT change_id) FROM settings_events") == 2
+
+
+async def test_jobs_and_scheduled_changes_are_for_admins(client: AsyncClient, raw: asyncpg.Connection) -> None:
+    assert (await client.get("/v1/jobs", headers=bearer("reader"))).status_code == 200
+    patch = {"apply_at": "2099-01-01T00:00:00Z", "scope": "bots/mira", "patch": {"temperature": 0.3}}
+    r = await client.post("/v1/scheduled-changes", json=patch, headers=bearer("writer"))
+    assert r.status_code == 403 and "needs admin" in r.json()["detail"]
+    assert (await client.post("/v1/jobs/projection_check/run", headers=bearer("writer"))).status_code == 403
+    r = await client.post("/v1/scheduled-changes", json=patch, headers=bearer("admin"))
+    assert r.status_code == 201, r.text
+    assert (await client.delete(f"/v1/scheduled-changes/{r.json()['id']}", headers=bearer("writer"))).status_code == 403
+    assert await raw.fetchval("SELECT count(*) FROM scheduled_changes WHERE status = 'pending'") == 1
