@@ -143,6 +143,9 @@ def test_overview_and_global_page_on_a_phone(browser: WebDriver, url: str,
     browser.get(url + "/global")
     assert "Reaches" in text_of(browser, "#key-temperature .reach")
     screenshot("11-global")
+    browser.get(url + "/jobs")
+    assert "history_summarization" in text_of(browser, "table.jobs")
+    screenshot("11-jobs")
     browser.set_window_size(390, 844)
     try:
         browser.get(f"{url}/bots/mira")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from httpx import AsyncClient
@@ -126,6 +127,20 @@ async def test_a_form_post_from_another_site_is_refused(client: AsyncClient, raw
 
 
 async def test_static_files_and_the_login_page_without_tokens(client: AsyncClient) -> None:
-    assert "EventSource" in (await client.get("/static/app.js")).text
+    script = await client.get("/static/app.js")
+    assert "EventSource" in script.text and script.headers["x-content-type-options"] == "nosniff"
     assert (await client.get("/static/app.css")).status_code == 200
     assert "no sign-in is needed" in (await client.get("/login")).text
+
+
+async def test_jobs_page_lists_jobs_and_scheduled_changes(client: AsyncClient, runtime: Runtime) -> None:
+    apply_at = datetime.now(UTC) + timedelta(hours=2)
+    await runtime.jobs.schedule_change(scopes.bot("nova"), {"temperature": 0.25}, apply_at=apply_at,
+                                       reason="night mode", actor="ops")
+    r = await client.get("/jobs")
+    assert r.status_code == 200
+    assert "history_summarization" in r.text and 'href="/bots/mira"' in r.text
+    assert "history_summarization_interval_minutes" in r.text  # where each interval comes from
+    row = r.text[r.text.index("<table class=\"scheduled\">"):]
+    assert "bots/nova" in row and "temperature = 0.25" in row and "night mode" in row and "pending" in row
+    assert "<form" not in r.text.split("<main")[1]  # read-only
