@@ -55,6 +55,9 @@ async def history_page(request: Request[Any, Any, Any], service: Service,
                        done: FromQuery[str | None] = None) -> Template:
     # `scope` is reserved by Litestar; the form field is called `in`.
     where = request.query_params.get("in") or None
+    principal = current_principal(request)
+    if where is None and principal.bots:  # a token limited to some bots may not read every scope
+        where = f"bots/{sorted(principal.bots)[0]}"
     target = _scope_or_none(where)
     require_read(request, target)
     sources = [s.value for s in Source]
@@ -64,7 +67,6 @@ async def history_page(request: Request[Any, Any, Any], service: Service,
     filters = {"in": where, "key": key, "actor": actor, "source": chosen_source}
     older = ("/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": history.next_cursor})
              if history.next_cursor else None)
-    principal = current_principal(request)
     return page(request, "history.html", events=history.events, filters=filters, older=older,
                 bots=service.resolver.known_bots(), keys=WRITABLE_KEYS, sources=sources,
                 text_diff=text_diff, can_roll_back=lambda e: may(principal, Action.WRITE, _target_of(e, target)),

@@ -101,7 +101,9 @@ async def test_a_token_limited_to_mira_sees_only_mira(client: AsyncClient) -> No
     page = await client.get("/", headers=cookie)
     assert 'href="/bots/mira"' in page.text and 'href="/bots/nova"' not in page.text
     assert (await client.get("/bots/nova", headers=cookie)).status_code == 403
-    assert (await client.get("/history", headers=cookie)).status_code == 403
+    history = await client.get("/history", headers=cookie)
+    assert history.status_code == 200 and '<option value="bots/mira" selected>' in history.text
+    assert (await client.get("/history?in=bots/nova", headers=cookie)).status_code == 403
     assert (await client.get("/history?in=bots/mira", headers=cookie)).status_code == 200
 
 
