@@ -21,9 +21,10 @@ WAIT = 10
 
 
 @pytest.fixture(scope="module")
-def url(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def url(module_db_url: str, tmp_path_factory: pytest.TempPathFactory, browser: WebDriver) -> Iterator[str]:
     with service_process(module_db_url, tmp_path_factory.mktemp("web")) as (base, _):
         yield base
+        browser.get("about:blank")  # the page closes its /v1/watch stream on leaving: serve stops at once
 
 
 def text_of(driver: WebDriver, css: str) -> str:

@@ -21,13 +21,14 @@ SECRETS = {"writer": new_secret(), "reader": new_secret()}
 
 
 @pytest.fixture(scope="module")
-def url(module_db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def url(module_db_url: str, tmp_path_factory: pytest.TempPathFactory, browser: WebDriver) -> Iterator[str]:
     data = tmp_path_factory.mktemp("web-login")
     tokens = data / "tokens"
     tokens.write_text(f"{token_line('ops-writer', Role.WRITER, SECRETS['writer'])}\n"
                       f"{token_line('ops-reader', Role.READER, SECRETS['reader'])}\n")
     with service_process(module_db_url, data, env={"BOTSETTINGS_TOKENS_FILE": str(tokens)}) as (base, _):
         yield base
+        browser.get("about:blank")  # the page closes its /v1/watch stream on leaving: serve stops at once
 
 
 def sign_in(browser: WebDriver, url: str, who: str) -> None:

@@ -89,7 +89,7 @@ async def test_global_page_shows_which_bots_a_value_reaches(client: AsyncClient,
     block = r.text[r.text.index('id="key-top_p"'):r.text.index('id="key-max_tool_calls_per_turn"')]
     assert "badge src-global" in block
     # The global layer sits above bots.yaml (nova's 0.9), below mira's own value.
-    assert "Reaches 2 of 3 bots: nova, spark." in block and "mira</a> (bot)" in block
+    assert "Reaches 2 of 3 bots: nova, spark." in block and "mira</a> (from bot)" in block
     r = await client.post("/global/settings/top_p", data={"value": "0"}, headers=same_origin(client))
     assert r.status_code == 422 and "out of bounds" in r.text
 

@@ -83,6 +83,10 @@
     refresh("Changed elsewhere at revision " + change.revision + ": " + keys + " in " +
             change.scopes.join(", ") + ".");
   });
+  // Leaving the page ends its stream at once (the server would otherwise hold it until
+  // its next heartbeat); a page restored from the back/forward cache is reloaded instead.
+  window.addEventListener("pagehide", function () { source.close(); });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) { window.location.reload(); } });
   source.addEventListener("error", function () {
     if (source.readyState === EventSource.CLOSED) {
       note("Live updates stopped. Reload to see the latest values.", true);
