@@ -21,7 +21,7 @@ from app.domain.history import Point, parse_revision
 from app.domain.registry import WRITABLE_KEYS
 from app.domain.scopes import Scope, parse_scope
 from app.service import SettingsService
-from app.web.render import current_principal, field_text, may, page
+from app.web.render import current_principal, may, page
 from app.web.views import SOURCE_TEXT
 
 Service = NamedDependency[SettingsService]
@@ -90,7 +90,7 @@ async def as_of_page(request: Request[Any, Any, Any], service: Service, revision
         effective = await service.snapshot_at(target.id, Point(revision=at))
     return page(request, "as_of.html", past=past, target=str(target) if target else None, effective=effective,
                 source_text=SOURCE_TEXT, can_roll_back=may(current_principal(request), Action.WRITE, target),
-                revision=service.resolver.revision, field_text=field_text)
+                revision=service.resolver.revision)
 
 
 @get("/rollback", name="web.rollback")

@@ -77,7 +77,3 @@ def read_field(defn: SettingDef, text: str) -> Any:
             return None
         return text.replace("\r\n", "\n")
     return parse_text(defn, text)
-
-
-def multiline(defn: SettingDef) -> bool:
-    return defn.kind is Kind.JSON or defn.key in ("system_prompt", "description")

@@ -12,6 +12,7 @@ from app.domain.registry import SettingDef
 from app.domain.resolution import BOT_KEYS, GLOBAL_KEYS, Layer, LayerReading
 from app.service import SettingsService
 
+BOT_KEY_NAMES = frozenset(d.key for d in BOT_KEYS)
 # The registry's areas, in the order an operator thinks about a bot.
 AREAS = ("profile", "context", "history", "summarization", "memory", "generation", "search", "maintenance")
 SOURCE_TEXT = {
@@ -94,6 +95,3 @@ def global_groups(service: SettingsService, errors: dict[str, tuple[str, str]] |
                         inherited=_below(readings, Layer.GLOBAL) if source is Layer.GLOBAL else None,
                         layers=readings, reaches=reaches, overridden=overridden, error=error, entered=entered))
     return _grouped(rows)
-
-
-BOT_KEY_NAMES = frozenset(d.key for d in BOT_KEYS)
