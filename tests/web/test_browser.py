@@ -68,6 +68,8 @@ def test_a_refused_value_shows_the_registry_message_next_to_the_field(
     field.submit()
     wait_text(browser, "#e-top_p", "out of bounds")
     assert browser.find_element(By.ID, "v-top_p").get_attribute("aria-invalid") == "true"
+    assert "top_p" in text_of(browser, ".error-summary")
+    assert browser.switch_to.active_element.get_attribute("id") == "v-top_p"  # the cursor is in the field
     screenshot("03-validation-message")
 
 

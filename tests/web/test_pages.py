@@ -61,6 +61,8 @@ async def test_a_refused_value_is_shown_next_to_its_field_and_nothing_is_written
     assert r.status_code == 422
     assert re.search(r'id="e-temperature" class="error" role="alert">[^<]*out of bounds', r.text)
     assert 'value="7"' in r.text  # what was typed stays in the field
+    assert re.search(r'class="error-summary" role="alert".*href="#v-temperature">temperature: [^<]*out of bounds',
+                     r.text, re.S)
     r = await client.post("/bots/mira/settings/search_depth", data={"value": "deep"}, headers=same_origin(client))
     assert r.status_code == 422 and "is not one of basic, advanced" in r.text
     assert (await client.post("/bots/mira/settings/nope", data={"value": "1"},

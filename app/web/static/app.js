@@ -12,6 +12,10 @@
     }
   });
 
+  // A refused value: bring its field into view and put the cursor in it.
+  var refused = document.querySelector("main [aria-invalid='true']");
+  if (refused) { refused.focus(); }
+
   var body = document.body;
   var watch = (body.getAttribute("data-watch") || "").trim();
   var revision = parseInt(body.getAttribute("data-revision"), 10);
