@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
-from app import metrics
+from app import metrics, web
 from app.api import bots, chat, compat, errors, health, history, jobs, settings, watch
 from app.api.auth import make_guard
 from app.api.openapi import document_problems
@@ -28,15 +28,18 @@ PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", grou
                               exclude=["^/metrics", "^/healthz", "^/readyz"])
 
 
-# HTML pages (the OpenAPI UI, the operators' page) must not be framed or sniffed.
+# HTML pages (the OpenAPI UI, the operators' page) must not be framed or sniffed. The
+# operators' page sets a stricter policy of its own (app/web/render.py), kept here.
 _HTML_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
                  "Content-Security-Policy": "frame-ancestors 'none'"}
 
 
 async def _security_headers(response: Response[object]) -> Response[object]:
     response.headers["X-Content-Type-Options"] = "nosniff"
-    if (response.media_type or "").startswith("text/html"):
-        response.headers.update(_HTML_HEADERS)
+    # Static files (the page's CSS and JS) come as ASGI file responses, without media_type.
+    if (getattr(response, "media_type", None) or "").startswith("text/html"):
+        for name, value in _HTML_HEADERS.items():
+            response.headers.setdefault(name, value)
     return response
 
 
@@ -74,7 +77,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
-                        *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController],
+                        *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False),
                       "jobs": Provide(provide_jobs, sync_to_thread=False)},
@@ -83,6 +86,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         after_request=_security_headers,
         cors_config=CORSConfig(allow_origins=list(config.cors_origins)) if config.cors_origins else None,
         lifespan=[lifespan],
+        state=State({web.TOKENS: tokens}),  # the page's login checks a token against these
+        template_config=web.TEMPLATES,
         on_startup=[document_problems],
         request_max_body_size=config.max_body_bytes,
         openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",

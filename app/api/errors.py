@@ -44,8 +44,13 @@ def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] |
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def status_of(exc: BotSettingsError) -> int:
+    """The HTTP status of a domain error (the operators' page renders its own body)."""
+    return next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+
+
 def on_domain_error(_: Request[Any, Any, Any], exc: BotSettingsError) -> Response[dict[str, Any]]:
-    status = next((s for t, s in _STATUS.items() if isinstance(exc, t)), 400)
+    status = status_of(exc)
     errors = [{"key": e.key, "message": e.message, "code": e.code, **({"scope": e.scope} if e.scope else {})}
               for e in exc.errors]
     headers = {"WWW-Authenticate": 'Bearer realm="botsettings"'} if status == 401 else None

@@ -38,6 +38,7 @@ class Source(StrEnum):
     MIGRATION = "migration"
     BOOTSTRAP = "bootstrap"
     SCHEDULER = "scheduler"
+    WEB = "web"  # the operators' page
 
 
 class Operation(msgspec.Struct, frozen=True):

@@ -101,7 +101,7 @@ async def test_revert_conflicts_when_a_later_change_touched_its_keys_unless_forc
     ("get", "/v1/history", {"params": {"since": "2026-99-01"}}, 400, "since"),
     ("get", "/v1/history", {"params": {"cursor": "x"}}, 400, "cursor"),
     ("get", "/v1/history", {"params": {"limit": "0"}}, 400, "limit"),
-    ("get", "/v1/history", {"params": {"source": "web"}}, 400, "source"),
+    ("get", "/v1/history", {"params": {"source": "telegram"}}, 400, "source"),
     ("get", "/v1/history", {"params": {"scope": "bots/Mira!"}}, 400, "invalid bot slug"),
     ("get", f"/v1/changes/{uuid.UUID(int=7)}", {}, 404, "no change with id"),
     ("get", "/v1/changes/123", {}, 400, "not a change id"),

@@ -1,0 +1,37 @@
+"""The operators' page: server-rendered HTML over the service layer, served by the API's
+app at `/`. Forms work without JavaScript; /static/app.js adds live updates and
+confirmations. Every route here is marked ``web`` for the guard in app/api/auth.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from litestar import Router
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from app.web import errors, history_pages, jobs_pages, login, settings_pages
+from app.web.render import TOKENS, field_text, show
+
+HERE = Path(__file__).parent
+__all__ = ["HANDLERS", "TEMPLATES", "TOKENS"]
+
+
+def _filters(engine: JinjaTemplateEngine) -> None:
+    engine.engine.filters["show"] = show
+    engine.engine.globals["field_text"] = field_text
+
+
+TEMPLATES: TemplateConfig[Any] = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,
+                                                engine_callback=_filters)
+
+HANDLERS = [
+    Router("/", route_handlers=[*settings_pages.HANDLERS, *history_pages.HANDLERS, *jobs_pages.HANDLERS,
+                                *login.HANDLERS],
+           opt={"web": True}, exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+           include_in_schema=False),
+    create_static_files_router(path="/static", directories=[HERE / "static"], opt={"public": True},
+                               include_in_schema=False),
+]
