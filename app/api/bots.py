@@ -3,6 +3,7 @@ creating a bot and clearing its database scope."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -18,6 +19,7 @@ from app.domain.access import Action
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.history import point_of
 from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.resolution import Resolved, Snapshot
 from app.service import BotSummary, SettingsService
 from app.service_bots import BotProfile, bot_profile, create_bot, delete_bot
 
@@ -37,12 +39,34 @@ class EffectiveValue(msgspec.Struct, kw_only=True):
     revision: int
 
 
-class Effective(msgspec.Struct, kw_only=True):
+class Effective(msgspec.Struct, frozen=True, kw_only=True):
     bot: str
     revision: int
     stale: bool
     settings: dict[str, EffectiveValue]
     warnings: list[str]
+
+
+def _effective(slug: str, snap: Snapshot, values: Mapping[str, Resolved], warnings: list[str]) -> Effective:
+    return Effective(bot=slug, revision=snap.revision, stale=snap.stale, warnings=warnings,
+                     settings={k: EffectiveValue(value=r.value, source=r.source.value, revision=snap.revision)
+                               for k, r in values.items()})
+
+
+# The plain whole-bot answer, the hottest read, is built once per snapshot: the
+# resolver hands out the same immutable snapshot object until a change touches the
+# bot, so an identity check is enough to know the cached answer is current (and the
+# cache holding the snapshot keeps its identity from being reused).
+_WHOLE_BOT: dict[str, tuple[Snapshot, Effective]] = {}
+
+
+def _whole_bot(slug: str, snap: Snapshot) -> Effective:
+    cached = _WHOLE_BOT.get(slug)
+    if cached is not None and cached[0] is snap:
+        return cached[1]
+    body = _effective(slug, snap, snap.values, [])
+    _WHOLE_BOT[slug] = (snap, body)
+    return body
 
 
 def overrides_from_query(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -86,11 +110,12 @@ async def effective(request: Request[Any, Any, Any], service: Service, slug: Fro
     point = point_of(revision, as_of)
     # In the past, only the database layers are versioned: bots.yaml and env are today's.
     snap = service.snapshot(slug, overrides) if point is None else await service.snapshot_at(slug, point, overrides)
-    chosen = selected_keys(keys, snap.values)
-    values = snap.values if chosen is None else {k: snap.values[k] for k in chosen}
-    body = Effective(bot=slug, revision=snap.revision, stale=snap.stale, warnings=warnings,
-                     settings={k: EffectiveValue(value=r.value, source=r.source.value, revision=snap.revision)
-                               for k, r in values.items()})
+    if not overrides and point is None and keys is None and not warnings:
+        body = _whole_bot(slug, snap)
+    else:
+        chosen = selected_keys(keys, snap.values)
+        body = _effective(slug, snap, snap.values if chosen is None else {k: snap.values[k] for k in chosen},
+                          warnings)
     headers = {"X-Settings-Revision": str(snap.revision)}
     if snap.stale:
         headers["X-Settings-Stale"] = "true"
