@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 import platformdirs
 
 from app.domain.access import Token, TokenFileError, parse_tokens
+
+N = TypeVar("N", int, float)
 
 DEFAULT_PORT = 8642
 
@@ -146,13 +149,7 @@ def _scheduler_env(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def _float(name: str, text: str, lo: float, hi: float) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {text!r}") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {value:g}")
-    return value
+    return _number(name, text, lo, hi, float, "a number")
 
 
 def normalize_database_url(url: str) -> str:
@@ -170,13 +167,21 @@ def _http_url(name: str, text: str) -> str:
 
 
 def _int(name: str, text: str, lo: int, hi: int) -> int:
+    return _number(name, text, lo, hi, int, "an integer")
+
+
+def _number(name: str, text: str, lo: N, hi: N, parse: Callable[[str], N], what: str) -> N:
     try:
-        value = int(text)
+        value = parse(text)
     except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {text!r}") from None
+        raise ConfigError(f"{name} must be {what}, got {text!r}") from None
     if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
+        raise ConfigError(f"{name} must be between {_show(lo)} and {_show(hi)}, got {_show(value)}")
     return value
+
+
+def _show(number: float) -> str:
+    return format(number, "g" if isinstance(number, float) else "")
 
 
 def _bool(name: str, text: str) -> bool:

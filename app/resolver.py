@@ -18,6 +18,7 @@ from app.domain import scopes
 from app.domain.bots_yaml import BotsConfig
 from app.domain.errors import NotFound
 from app.domain.events import AppliedChange, Event, Op
+from app.domain.history import put
 from app.domain.resolution import (
     LayerReading,
     LayerValues,
@@ -61,11 +62,7 @@ class Resolver:
                 continue
             if event.revision != self.revision + 1:
                 raise RuntimeError(f"event {event.revision} does not follow revision {self.revision}")
-            values = self._state.setdefault(event.scope, {})
-            if event.op is Op.SET:
-                values[event.key] = event.value
-            else:
-                values.pop(event.key, None)
+            put(self._state, event.scope, event.key, event.op is Op.SET, event.value)
             self.revision = event.revision
             changes.setdefault(event.change_id, []).append(event)
             if event.scope.is_global:

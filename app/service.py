@@ -321,7 +321,7 @@ class SettingsService:
                 await history.repeatable_read(conn)
                 at = await reader.head(conn)
                 revision = await self._revision_of(conn, to, at)
-                current = await self._state(conn, at, at, scope) if scope else await history.current_state(conn)
+                current = await self._state(conn, at, at, scope) if scope else await reader.current_state(conn)
                 plan = rollback_plan(current, await self._state(conn, revision, at, scope), scope, wanted)
                 expect = await self._expect(conn, plan)
             target = f"revision {revision}" + (f" ({to})" if to.time is not None else "")

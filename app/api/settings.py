@@ -17,7 +17,7 @@ from app.domain.audit import PastState
 from app.domain.events import ChangeResult, ItemResult
 from app.domain.history import point_of
 from app.domain.scopes import Scope
-from app.service import SettingsService
+from app.service import KeyView, SettingsService
 
 
 class StoredSetting(msgspec.Struct, kw_only=True):
@@ -33,15 +33,6 @@ class ScopeSettings(msgspec.Struct, kw_only=True):
     revision: int  # of the scope's last event; also the ETag
     head: int
     settings: dict[str, StoredSetting]
-
-
-class KeySetting(msgspec.Struct, kw_only=True):
-    scope: str
-    key: str
-    present: bool
-    value: Any
-    key_version: int
-    head: int
 
 
 class ChangeResponse(msgspec.Struct, kw_only=True):
@@ -102,11 +93,9 @@ async def patch_scope(request: Request[Any, Any, Any], service: Service, target:
 
 
 @get("/{key:str}", summary="One stored key of a scope")
-async def read_key(service: Service, target: ScopeDep, key: FromPath[str]) -> Response[KeySetting]:
+async def read_key(service: Service, target: ScopeDep, key: FromPath[str]) -> Response[KeyView]:
     view = await service.key_view(target, key)
-    body = KeySetting(scope=view.scope, key=view.key, present=view.present, value=view.value,
-                      key_version=view.key_version, head=view.head)
-    return Response(body, headers={"ETag": etag(view.key_version)})
+    return Response(view, headers={"ETag": etag(view.key_version)})
 
 
 @put("/{key:str}", summary="Set one key: body {\"value\": …}")

@@ -83,27 +83,25 @@ def point_of(revision: str | int | None, as_of: str | None, *, required: bool = 
 
 
 # -- replay -------------------------------------------------------------------
+def put(state: State, scope: Scope, key: str, present: bool, value: Any) -> None:
+    """Store ``value`` under (scope, key), or drop the key when it is not ``present``."""
+    if present:
+        state.setdefault(scope, {})[key] = value
+    elif (values := state.get(scope)) is not None:
+        values.pop(key, None)
+
+
 def replay(state: State, events: Iterable[Event]) -> State:
     """Apply events, oldest first, to ``state`` (mutated and returned)."""
     for e in events:
-        if e.op is Op.SET:
-            state.setdefault(e.scope, {})[e.key] = e.value
-        else:
-            values = state.get(e.scope)
-            if values is not None:
-                values.pop(e.key, None)
+        put(state, e.scope, e.key, e.op is Op.SET, e.value)
     return state
 
 
 def unreplay(state: State, events_newest_first: Iterable[Event]) -> State:
     """Undo events, newest first: each event records the value it replaced."""
     for e in events_newest_first:
-        if e.had_previous:
-            state.setdefault(e.scope, {})[e.key] = e.previous
-        else:
-            values = state.get(e.scope)
-            if values is not None:
-                values.pop(e.key, None)
+        put(state, e.scope, e.key, e.had_previous, e.previous)
     return state
 
 

@@ -19,7 +19,7 @@ from app.domain.audit import ChangeInfo, EventFilter
 from app.domain.events import Event
 from app.domain.history import State, copy_state, replay, state_from_json, state_to_json, unreplay
 from app.domain.scopes import Scope, ScopeType
-from app.store import schema
+from app.store import reader, schema
 from app.store.reader import event_from_row
 
 _CHUNK = 20_000  # events read per round trip when replaying
@@ -28,6 +28,20 @@ _CHUNK = 20_000  # events read per round trip when replaying
 async def repeatable_read(conn: AsyncConnection) -> None:
     """Every read after this sees one snapshot of the database (must open the transaction)."""
     await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+
+
+def _who_and_when(query: sa.Select[Any], table: sa.Table, f: EventFilter) -> sa.Select[Any]:
+    """The filters events and changes share: actor, source and time range."""
+    t = table.c
+    if f.actor is not None:
+        query = query.where(t.actor == f.actor)
+    if f.source is not None:
+        query = query.where(t.source == f.source)
+    if f.since is not None:
+        query = query.where(t.recorded_at >= f.since)
+    if f.until is not None:
+        query = query.where(t.recorded_at <= f.until)
+    return query
 
 
 async def events_page(conn: AsyncConnection, f: EventFilter, limit: int, below: int | None) -> list[Event]:
@@ -39,17 +53,9 @@ async def events_page(conn: AsyncConnection, f: EventFilter, limit: int, below: 
         query = query.where(e.scope_type == f.scope.type.value, e.scope_id == f.scope.id)
     if f.key is not None:
         query = query.where(e.key == f.key)
-    if f.actor is not None:
-        query = query.where(e.actor == f.actor)
-    if f.source is not None:
-        query = query.where(e.source == f.source)
     if f.change_id is not None:
         query = query.where(e.change_id == f.change_id)
-    if f.since is not None:
-        query = query.where(e.recorded_at >= f.since)
-    if f.until is not None:
-        query = query.where(e.recorded_at <= f.until)
-    return [event_from_row(r) for r in await conn.execute(query)]
+    return [event_from_row(r) for r in await conn.execute(_who_and_when(query, schema.events, f))]
 
 
 def _change(row: Any) -> ChangeInfo:
@@ -61,14 +67,7 @@ async def changes_page(conn: AsyncConnection, f: EventFilter, limit: int, below:
     query = sa.select(schema.changes).order_by(c.first_revision.desc()).limit(limit)
     if below is not None:
         query = query.where(c.first_revision < below)
-    if f.actor is not None:
-        query = query.where(c.actor == f.actor)
-    if f.source is not None:
-        query = query.where(c.source == f.source)
-    if f.since is not None:
-        query = query.where(c.recorded_at >= f.since)
-    if f.until is not None:
-        query = query.where(c.recorded_at <= f.until)
+    query = _who_and_when(query, schema.changes, f)
     if f.scope is not None or f.key is not None:
         e = schema.events.c
         touches = sa.select(e.revision).where(e.change_id == c.id)
@@ -150,22 +149,6 @@ async def scope_state_at(conn: AsyncConnection, scope: Scope, revision: int) -> 
     return {r.key: r.value for r in rows}
 
 
-async def current_state(conn: AsyncConnection) -> State:
-    """The projection (which equals a replay of the log to the head: invariant 4)."""
-    c = schema.current.c
-    state: State = {}
-    for row in await conn.execute(sa.select(c.scope_type, c.scope_id, c.key, c.value)):
-        state.setdefault(Scope(ScopeType(row.scope_type), row.scope_id), {})[row.key] = row.value
-    return state
-
-
-async def _events(conn: AsyncConnection, after: int, upto: int, newest_first: bool = False) -> list[Event]:
-    e = schema.events.c
-    order = e.revision.desc() if newest_first else e.revision
-    rows = await conn.execute(sa.select(schema.events).where(e.revision > after, e.revision <= upto).order_by(order))
-    return [event_from_row(r) for r in rows]
-
-
 async def whole_state_at(conn: AsyncConnection, revision: int, head: int, *, use_projection: bool = True) -> State:
     """Every scope's stored values at ``revision`` (≤ head), read in the caller's snapshot.
 
@@ -175,13 +158,13 @@ async def whole_state_at(conn: AsyncConnection, revision: int, head: int, *, use
     """
     snap_rev, snap = await latest_snapshot(conn, revision)
     if use_projection and head - revision < revision - snap_rev:
-        state = await current_state(conn)
+        state = await reader.current_state(conn)
         for upto in range(head, revision, -_CHUNK):
-            unreplay(state, await _events(conn, max(revision, upto - _CHUNK), upto, newest_first=True))
+            unreplay(state, await reader.events_between(conn, max(revision, upto - _CHUNK), upto, newest_first=True))
         return state
     state = copy_state(snap)
     for after in range(snap_rev, revision, _CHUNK):
-        replay(state, await _events(conn, after, min(revision, after + _CHUNK)))
+        replay(state, await reader.events_between(conn, after, min(revision, after + _CHUNK)))
     return state
 
 

@@ -63,11 +63,17 @@ async def all_current(conn: AsyncConnection) -> tuple[int, dict[Scope, dict[str,
     """The whole projection and the head it belongs to, read in one snapshot."""
     await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
     at = await head(conn)
+    return at, await current_state(conn)
+
+
+async def current_state(conn: AsyncConnection) -> dict[Scope, dict[str, Any]]:
+    """The projection (which equals a replay of the log to the head: invariant 4), read
+    in the caller's transaction."""
     state: dict[Scope, dict[str, Any]] = {}
     c = schema.current.c
     for row in await conn.execute(sa.select(c.scope_type, c.scope_id, c.key, c.value)):
         state.setdefault(Scope(ScopeType(row.scope_type), row.scope_id), {})[row.key] = row.value
-    return at, state
+    return state
 
 
 def event_from_row(row: Any) -> Event:
@@ -85,10 +91,12 @@ async def events_after(conn: AsyncConnection, revision: int, limit: int = 10_000
     return [event_from_row(r) for r in rows]
 
 
-async def events_between(conn: AsyncConnection, after: int, upto: int) -> list[Event]:
+async def events_between(conn: AsyncConnection, after: int, upto: int, *,
+                         newest_first: bool = False) -> list[Event]:
     e = schema.events.c
+    order = e.revision.desc() if newest_first else e.revision
     rows = await conn.execute(sa.select(schema.events).where(e.revision > after, e.revision <= upto)
-                              .order_by(e.revision))
+                              .order_by(order))
     return [event_from_row(r) for r in rows]
 
 
