@@ -25,6 +25,13 @@ def free_port() -> int:
         return port
 
 
+def _give_up_if_dead_or_late(proc: subprocess.Popen[bytes], deadline: float) -> None:
+    if proc.poll() is not None:
+        raise RuntimeError(f"botsettings serve exited with {proc.returncode} before it was ready")
+    if time.monotonic() > deadline:
+        raise RuntimeError("botsettings serve was not ready in time")
+
+
 def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + READY_SECONDS
     while True:
@@ -33,10 +40,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
                 return
         except httpx.TransportError:
             pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"botsettings serve exited with {proc.returncode} before it was ready")
-        if time.monotonic() > deadline:
-            raise RuntimeError("botsettings serve was not ready in time")
+        _give_up_if_dead_or_late(proc, deadline)
         time.sleep(0.1)
 
 
@@ -50,10 +54,7 @@ async def await_ready(url: str, proc: subprocess.Popen[bytes]) -> None:
                     return
             except httpx.TransportError:
                 pass
-            if proc.poll() is not None:
-                raise RuntimeError(f"botsettings serve exited with {proc.returncode} before it was ready")
-            if time.monotonic() > deadline:
-                raise RuntimeError("botsettings serve was not ready in time")
+            _give_up_if_dead_or_late(proc, deadline)
             await asyncio.sleep(0.1)
 
 
