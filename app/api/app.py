@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from litestar import Litestar, Response
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -14,10 +14,12 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, errors, health, history, jobs, settings, watch
-from app.api.auth import make_guard
+from app.api import bots, chat, compat, health, history, jobs, settings, watch
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
+from app.http import problems
+from app.http.auth import make_guard
+from app.http.headers import security_headers
 from app.logging import configure_logging
 from app.runtime import Runtime
 from app.scheduler.service import JobsService
@@ -26,21 +28,6 @@ from app.service import SettingsService
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
                               exclude=["^/metrics", "^/healthz", "^/readyz"])
-
-
-# HTML pages (the OpenAPI UI, the operators' page) must not be framed or sniffed. The
-# operators' page sets a stricter policy of its own (app/web/render.py), kept here.
-_HTML_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-                 "Content-Security-Policy": "frame-ancestors 'none'"}
-
-
-async def _security_headers(response: Response[object]) -> Response[object]:
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # Static files (the page's CSS and JS) come as ASGI file responses, without media_type.
-    if (getattr(response, "media_type", None) or "").startswith("text/html"):
-        for name, value in _HTML_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
 
 
 class MetricsController(PrometheusController):
@@ -81,9 +68,9 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False),
                       "jobs": Provide(provide_jobs, sync_to_thread=False)},
-        exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
-        after_request=_security_headers,
+        after_request=security_headers,
         cors_config=CORSConfig(allow_origins=list(config.cors_origins)) if config.cors_origins else None,
         lifespan=[lifespan],
         state=State({web.TOKENS: tokens}),  # the page's login checks a token against these

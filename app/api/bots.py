@@ -11,8 +11,6 @@ from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.auth import require
-from app.api.common import actor_of, reason_of
 from app.api.settings import ChangeResponse, change_response
 from app.domain import scopes
 from app.domain.access import Action
@@ -20,6 +18,8 @@ from app.domain.errors import FieldError, ValidationFailed
 from app.domain.history import point_of
 from app.domain.registry import REGISTRY, canonical_key, parse_text
 from app.domain.resolution import Resolved, Snapshot
+from app.http.auth import require
+from app.http.request import actor_of, reason_of
 from app.service import BotSummary, SettingsService
 from app.service_bots import BotProfile, bot_profile, create_bot, delete_bot
 

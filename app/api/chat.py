@@ -14,9 +14,9 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from app.api.auth import require_read
 from app.config import Config
 from app.domain import scopes
+from app.http.auth import require_read
 from app.pipeline.gateway import Gateway
 from app.pipeline.prepare import Prepared, Provenance
 from app.pipeline.service import ChatService

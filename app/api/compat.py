@@ -21,12 +21,12 @@ from litestar import Request, delete, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
-from app.api.auth import require, require_each, require_read
-from app.api.common import actor_of, reason_of
 from app.domain import scopes
 from app.domain.access import Action
 from app.domain.errors import InvalidScope
 from app.domain.events import ChangeResult
+from app.http.auth import require, require_each, require_read
+from app.http.request import actor_of, reason_of
 from app.service import SettingsService
 from app.service_bots import BatchItem, batch_set
 

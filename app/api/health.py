@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Response, get
 from litestar.datastructures import State
 
-from app.api.errors import problem
+from app.http.problems import problem
 from app.store import migrations
 from app.store.errors import is_unavailable
 

@@ -10,8 +10,6 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from app.api.auth import require, require_each, require_read
-from app.api.common import actor_of, reason_of
 from app.api.compat import CompatScope, compat_read
 from app.api.settings import ChangeResponse, change_response
 from app.domain.access import Action
@@ -29,6 +27,8 @@ from app.domain.errors import BadRequest, FieldError
 from app.domain.events import Source
 from app.domain.history import DiffItem, Point, parse_point, parse_time, point_of
 from app.domain.scopes import Scope, parse_scope
+from app.http.auth import require, require_each, require_read
+from app.http.request import actor_of, reason_of
 from app.service import SettingsService
 
 Service = NamedDependency[SettingsService]

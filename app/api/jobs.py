@@ -12,8 +12,8 @@ from litestar import Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.common import actor_of
 from app.domain import scopes
+from app.http.request import actor_of
 from app.scheduler.service import JobsService, JobsView
 from app.store.scheduling import JobRun, ScheduledChange
 

@@ -11,12 +11,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.common import actor_of, etag, if_match, reason_of
 from app.domain import scopes
 from app.domain.audit import PastState
 from app.domain.events import ChangeResult, ItemResult
 from app.domain.history import point_of
 from app.domain.scopes import Scope
+from app.http.request import actor_of, etag, if_match, reason_of
 from app.service import KeyView, SettingsService
 
 

@@ -1,6 +1,6 @@
 """The operators' page: server-rendered HTML over the service layer, served by the API's
 app at `/`. Forms work without JavaScript; /static/app.js adds live updates and
-confirmations. Every route here is marked ``web`` for the guard in app/api/auth.py."""
+confirmations. Every route here is marked ``web`` for the guard in app/http/auth.py."""
 
 from __future__ import annotations
 

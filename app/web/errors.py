@@ -11,9 +11,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
-from app.api.errors import on_unexpected, status_of
 from app.domain.access import Unauthenticated
 from app.domain.errors import BotSettingsError, Unavailable
+from app.http.problems import on_unexpected, status_of
 from app.store.errors import is_unavailable
 from app.web.render import page
 

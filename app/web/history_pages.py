@@ -13,13 +13,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.api.auth import require, require_each, require_read
 from app.domain.access import Action
 from app.domain.audit import AuditEvent, EventFilter
 from app.domain.events import Source
 from app.domain.history import Point, parse_revision
 from app.domain.registry import WRITABLE_KEYS
 from app.domain.scopes import Scope, parse_scope
+from app.http.auth import require, require_each, require_read
 from app.service import SettingsService
 from app.web.render import current_principal, may, page
 from app.web.views import SOURCE_TEXT
