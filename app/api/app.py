@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -22,8 +23,6 @@ from app.http.auth import make_guard
 from app.http.headers import security_headers
 from app.logging import configure_logging
 from app.runtime import Runtime
-from app.scheduler.service import JobsService
-from app.service import SettingsService
 
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
@@ -55,19 +54,19 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
             if own:
                 await app.state.runtime.close()
 
-    def provide_service(state: State) -> SettingsService:
-        return state.runtime.service  # type: ignore[no-any-return]
-
-    def provide_jobs(state: State) -> JobsService:
-        return state.runtime.jobs  # type: ignore[no-any-return]
+    def provider(name: str) -> Provide:
+        def provide(state: State) -> Any:
+            return getattr(state.runtime.services, name)
+        return Provide(provide, sync_to_thread=False)
 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware],
-        dependencies={"service": Provide(provide_service, sync_to_thread=False),
-                      "jobs": Provide(provide_jobs, sync_to_thread=False)},
+        # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
+        dependencies={"service": provider("settings"), **{name: provider(name) for name in
+                                                          ("history", "bots", "adoption", "jobs", "chat")}},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=security_headers,

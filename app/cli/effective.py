@@ -63,7 +63,7 @@ def print_explain(key: str, target: str, revision: int, readings: list[LayerRead
 
 def explain(key: str, slug: str | None, as_json: bool) -> None:
     async def work(rt: Runtime) -> tuple[int, list[LayerReading]]:
-        return rt.resolver.revision, rt.service.explain(slug, key)
+        return rt.service.revision, rt.service.explain(slug, key)
     revision, readings = run(work)
     print_explain(canonical_key(key)[0], f"bots/{slug}" if slug else "global", revision, readings, as_json)
 

@@ -40,7 +40,7 @@ def list_cmd(bot: str | None, global_: bool, as_of: str | None, as_json: bool) -
 def list_past(scope: Scope, as_of: str, as_json: bool) -> None:
     point = point_option("as-of", as_of)
     assert point is not None
-    past = run(lambda rt: rt.service.state_at(point, scope))
+    past = run(lambda rt: rt.services.history.state_at(point, scope))
     if as_json:
         emit_json(past)
         return
