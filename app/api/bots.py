@@ -16,8 +16,9 @@ from app.domain.access import Action
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.history import point_of
 from app.domain.records import BotSummary
-from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.registry import REGISTRY, canonical_key
 from app.domain.resolution import Resolved, Snapshot
+from app.domain.values import parse_text
 from app.http.auth import require
 from app.http.deps import Bots, History, Service
 from app.http.request import actor_of, reason_of

@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from app.cli.output import emit_json, run, show, table
-from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.registry import REGISTRY, canonical_key
 from app.domain.resolution import LayerReading, Snapshot
+from app.domain.values import parse_text
 from app.runtime import Runtime
 
 

@@ -9,8 +9,9 @@ from app.cli.history import point_option
 from app.cli.output import default_actor, emit_json, run, show, table
 from app.cli.scope_option import chosen_scope, scope_options
 from app.domain.events import ChangeResult, Source
-from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.registry import REGISTRY, canonical_key
 from app.domain.scopes import Scope
+from app.domain.values import parse_text
 from app.runtime import Runtime
 
 

@@ -20,8 +20,9 @@ from app.domain.export_doc import parse_export, render_export
 from app.domain.history import Point
 from app.domain.intake import Incoming, from_bots_yaml, from_env
 from app.domain.records import StoredState
-from app.domain.registry import REGISTRY, lookup_writable, validate_value
+from app.domain.registry import REGISTRY, lookup_writable
 from app.domain.scopes import Scope, bot, parse_scope
+from app.domain.values import validate_value
 from app.services.history import HistoryService
 from app.services.settings import SettingsService
 from app.store.database import Database

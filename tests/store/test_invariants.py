@@ -1,4 +1,4 @@
-"""DESIGN.md's invariants, each checked against a real PostgreSQL."""
+"""The invariants of the change transaction (docs/architecture.md), each checked against a real PostgreSQL."""
 
 from __future__ import annotations
 
