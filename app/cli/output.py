@@ -22,7 +22,7 @@ from app.store.errors import is_unavailable
 
 T = TypeVar("T")
 
-# Exit codes, documented in the README.
+# Exit codes, documented in docs/cli.md.
 EXIT_INVALID = 3
 EXIT_CONFLICT = 4
 EXIT_NOT_FOUND = 5
