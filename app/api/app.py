@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from app.api import bots, chat, compat, errors, health, history, jobs, settings,
 from app.api.auth import make_guard
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
+from app.http.request_log import RequestLog
 from app.logging import configure_logging
 from app.runtime import Runtime
 from app.scheduler.service import JobsService
@@ -52,7 +54,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     otherwise the app starts one from ``config`` in its lifespan and closes it after."""
     if config is None:  # a worker process started by `serve --workers`: configure it like the parent
         config = Config.from_env()
-        configure_logging(config.log_format, config.log_level)
+        configure_logging(config.log_format, config.log_level, sys.stdout)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -75,7 +77,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         return state.runtime.jobs  # type: ignore[no-any-return]
 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
-    return Litestar(
+    application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware],
@@ -93,4 +95,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         debug=False,
+        logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own
     )
+    # Around the whole handler, not as route middleware, so 404s and 405s are logged too.
+    application.asgi_handler = RequestLog(application.asgi_handler)  # type: ignore[arg-type,assignment]
+    return application
