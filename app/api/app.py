@@ -24,6 +24,7 @@ from app.logging import configure_logging
 from app.runtime import Runtime
 from app.scheduler.service import JobsService
 from app.service import SettingsService
+from app.version import VERSION
 
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
@@ -92,7 +93,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         template_config=web.TEMPLATES,
         on_startup=[document_problems],
         request_max_body_size=config.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",
+        openapi_config=OpenAPIConfig(title="botsettings", version=VERSION, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         debug=False,
         logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own

@@ -10,11 +10,12 @@ from litestar.datastructures import State
 from app.api.errors import problem
 from app.store import migrations
 from app.store.errors import is_unavailable
+from app.version import VERSION
 
 
-@get("/healthz", summary="The process is up", opt={"public": True})
+@get("/healthz", summary="The process is up, and the version it runs", opt={"public": True})
 async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+    return {"status": "ok", "version": VERSION}
 
 
 @get("/readyz", summary="The database is reachable and the schema is at head", opt={"public": True})

@@ -12,6 +12,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from app.version import VERSION
 from app.web import errors, history_pages, jobs_pages, login, settings_pages
 from app.web.render import TOKENS, field_text, show
 
@@ -22,6 +23,7 @@ __all__ = ["HANDLERS", "TEMPLATES", "TOKENS"]
 def _filters(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["show"] = show
     engine.engine.globals["field_text"] = field_text
+    engine.engine.globals["version"] = VERSION  # the footer
 
 
 TEMPLATES: TemplateConfig[Any] = TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine,

@@ -3,9 +3,7 @@ and never a secret — over real HTTP to a uvicorn server on loopback."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +11,13 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-import uvicorn
 
 from app.api.app import create_app
 from app.config import Config
 from app.domain.access import Role, new_secret, token_line
 from app.runtime import Runtime
 from tests.support.logs import captured_logs, json_lines
+from tests.support.server import served
 
 SECRET = new_secret()
 
@@ -28,17 +26,8 @@ SECRET = new_secret()
 async def base_url(config: Config, runtime: Runtime, tmp_path: Path) -> AsyncIterator[str]:
     tokens = tmp_path / "tokens"
     tokens.write_text(token_line("ops", Role.ADMIN, SECRET) + "\n")
-    app = create_app(msgspec.structs.replace(config, tokens_file=tokens), runtime)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        assert not task.done(), task.exception()
-        await asyncio.sleep(0.005)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    await task
+    async with served(create_app(msgspec.structs.replace(config, tokens_file=tokens), runtime)) as url:
+        yield url
 
 
 def _requests(lines: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
