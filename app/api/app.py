@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,8 +22,10 @@ from app.config import Config, load_tokens
 from app.http import problems
 from app.http.auth import make_guard
 from app.http.headers import security_headers
+from app.http.request_log import RequestLog
 from app.logging import configure_logging
 from app.runtime import Runtime
+from app.version import VERSION
 
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
@@ -38,7 +41,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     otherwise the app starts one from ``config`` in its lifespan and closes it after."""
     if config is None:  # a worker process started by `serve --workers`: configure it like the parent
         config = Config.from_env()
-        configure_logging(config.log_format, config.log_level)
+        configure_logging(config.log_format, config.log_level, sys.stdout)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -60,7 +63,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         return Provide(provide, sync_to_thread=False)
 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
-    return Litestar(
+    application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware],
@@ -76,7 +79,11 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         template_config=web.TEMPLATES,
         on_startup=[document_problems],
         request_max_body_size=config.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",
+        openapi_config=OpenAPIConfig(title="botsettings", version=VERSION, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         debug=False,
+        logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own
     )
+    # Around the whole handler, not as route middleware, so 404s and 405s are logged too.
+    application.asgi_handler = RequestLog(application.asgi_handler)  # type: ignore[arg-type,assignment]
+    return application

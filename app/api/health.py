@@ -10,11 +10,12 @@ from litestar.datastructures import State
 from app.domain.errors import Unavailable
 from app.http.problems import problem
 from app.store import migrations
+from app.version import VERSION
 
 
-@get("/healthz", summary="The process is up", opt={"public": True})
+@get("/healthz", summary="The process is up, and the version it runs", opt={"public": True})
 async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+    return {"status": "ok", "version": VERSION}
 
 
 @get("/readyz", summary="The database is reachable and the schema is at head", opt={"public": True})

@@ -21,7 +21,7 @@ from app.runtime import Runtime
 
 T = TypeVar("T")
 
-# Exit codes, documented in the README.
+# Exit codes, documented in docs/cli.md.
 EXIT_INVALID = 3
 EXIT_CONFLICT = 4
 EXIT_NOT_FOUND = 5

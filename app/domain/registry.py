@@ -199,7 +199,7 @@ _DEFS: list[SettingDef] = [
     _profile("name", S, SLUG_TITLE, "display name", min_length=1, max_length=255),
     _profile("description", S, "", "what the bot is for", max_length=4096),
     _profile("system_prompt", S, "", "the bot's system prompt", max_length=65536),
-    # Whether a chat request's own system message replaces this one (see README, "Chat gateway").
+    # Whether a chat request's own system message replaces this one (see docs/gateway.md).
     _profile("allow_request_system_prompt", B, False,
              "a chat request's own system message replaces the bot's system prompt (else it is dropped)"),
     _profile("requires_memory", B, True, "the bot uses long-term memory"),

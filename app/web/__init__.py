@@ -13,6 +13,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from app.version import VERSION
 from app.web import errors, history_pages, jobs_pages, login, settings_pages
 from app.web.render import TOKENS, field_text, show
 
@@ -24,6 +25,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     env.filters["show"] = show
     env.globals["field_text"] = field_text
+    env.globals["version"] = VERSION  # the footer
     return env
 
 
