@@ -11,12 +11,12 @@ import pytest
 from app.api.app import create_app
 from app.config import Config
 from app.runtime import Runtime
-from tests.support.serving import serving
+from tests.support.server import served
 
 
 @pytest.fixture
 async def base_url(config: Config, runtime: Runtime) -> AsyncIterator[str]:
-    async with serving(create_app(config, runtime)) as url:
+    async with served(create_app(config, runtime)) as url:
         yield url
 
 

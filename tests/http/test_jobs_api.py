@@ -14,7 +14,7 @@ from app.runtime import Runtime
 from tests.support.polling import eventually
 from tests.support.runtimes import MakeRuntime, RuntimeFactory
 from tests.support.scheduler import Recorder, leader_of, scheduling
-from tests.support.serving import serving
+from tests.support.server import served
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ async def leader(runtimes: RuntimeFactory) -> Runtime:
 
 @pytest.fixture
 async def http(leader: Runtime, config: Config) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(create_app(config, leader)) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
+    async with served(create_app(config, leader)) as url, httpx.AsyncClient(base_url=url, timeout=10) as client:
         yield client
 
 

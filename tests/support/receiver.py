@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.support.serving import serving
+from tests.support.server import served
 
 
 class Receiver:
@@ -41,6 +41,6 @@ class Receiver:
 async def receiving() -> AsyncIterator[Receiver]:
     """A :class:`Receiver` served on loopback; its ``url`` is where jobs POST."""
     app = Receiver()
-    async with serving(app, lifespan="off") as url:
+    async with served(app, lifespan="off") as url:
         app.url = f"{url}/jobs"
         yield app

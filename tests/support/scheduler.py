@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.runtime import Runtime
-from app.scheduler.handlers import JobContext
+from app.services.job_handlers import JobContext
 from tests.support.polling import eventually
 from tests.support.runtimes import MakeRuntime, RuntimeFactory
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.support.serving import serving
+from tests.support.server import served
 
 Scope = dict[str, Any]
 
@@ -79,6 +79,6 @@ async def _respond(send: Callable[[Scope], Awaitable[None]], status: int, body: 
 async def serving_upstream() -> AsyncIterator[FakeUpstream]:
     """A :class:`FakeUpstream` on loopback; its ``url`` is the base URL of its /v1 API."""
     fake = FakeUpstream()
-    async with serving(fake) as url:
+    async with served(fake) as url:
         fake.url = f"{url}/v1"
         yield fake

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from app.domain import scopes
-from app.service import SettingsService
+from app.services import SettingsService
 from app.store.listener import APPLICATION_NAME
 from bench.process import service_process
 

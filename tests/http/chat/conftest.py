@@ -14,7 +14,7 @@ import pytest
 from app.api.app import create_app
 from app.config import Config
 from app.runtime import Runtime
-from tests.support.serving import serving
+from tests.support.server import served
 from tests.support.upstream import FakeUpstream, serving_upstream
 
 
@@ -32,7 +32,7 @@ def start_gateway(config: Config, runtime: Runtime) -> GatewayFactory:
     """``async with start_gateway(**config_fields) as base_url``: the app with that
     configuration (one at a time: the app registers the runtime's metrics)."""
     def start(**fields: Any) -> Any:
-        return serving(create_app(msgspec.structs.replace(config, **fields), runtime))
+        return served(create_app(msgspec.structs.replace(config, **fields), runtime))
     return start
 
 

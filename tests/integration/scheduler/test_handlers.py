@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.scheduler.handlers import ENTRY_POINT_GROUP, Handlers
+from app.services.job_handlers import ENTRY_POINT_GROUP, Handlers
 from tests.support.receiver import Receiver, receiving
 from tests.support.runtimes import MakeRuntime
 

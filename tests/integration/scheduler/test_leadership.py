@@ -8,7 +8,7 @@ import time
 import asyncpg
 
 from app.domain.scopes import GLOBAL
-from app.scheduler.leader import LEADER_LOCK
+from app.store.leadership import LEADER_LOCK
 from tests.support.polling import eventually
 from tests.support.runtimes import MakeRuntime
 from tests.support.scheduler import Recorder, leader_of
