@@ -19,6 +19,7 @@ from app.api.openapi import document_problems
 from app.config import Config, load_tokens
 from app.http import problems
 from app.http.auth import make_guard
+from app.http.boundary import allowed_hosts, boundary_middleware
 from app.http.headers import security_headers
 from app.logging import configure_logging
 from app.runtime import Runtime
@@ -65,7 +66,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     return Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[PROMETHEUS.middleware,
+                    boundary_middleware(hosts=allowed_hosts(config.host, config.allowed_hosts),
+                                        tokenless=tokens is None, cors_origins=config.cors_origins,
+                                        max_body_bytes=config.max_body_bytes)],
         dependencies={"service": Provide(provide_service, sync_to_thread=False),
                       "jobs": Provide(provide_jobs, sync_to_thread=False)},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]

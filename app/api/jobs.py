@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -13,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.domain import scopes
+from app.domain.history import parse_time
 from app.http.request import actor_of
 from app.scheduler.service import JobsService, JobsView
 from app.store.scheduling import JobRun, ScheduledChange
@@ -26,7 +26,7 @@ class RunList(msgspec.Struct, kw_only=True):
 
 
 class ScheduleBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    apply_at: datetime
+    apply_at: str  # ISO 8601, seconds optional (parse_time)
     scope: str  # global | bots/<slug>
     patch: dict[str, Any]
     reason: str = ""
@@ -56,7 +56,8 @@ async def run_job(jobs: Jobs, job_id: FromPath[str], wait: FromQuery[bool] = Fal
 @post("/v1/scheduled-changes", summary="Schedule a merge-patch of one scope", tags=["scheduled changes"],
       status_code=201, opt={"action": "admin"})
 async def schedule_change(request: Request[Any, Any, Any], jobs: Jobs, data: JSONBody[ScheduleBody]) -> ScheduledChange:
-    return await jobs.schedule_change(scopes.parse_scope(data.scope), data.patch, apply_at=data.apply_at,
+    return await jobs.schedule_change(scopes.parse_scope(data.scope), data.patch,
+                                      apply_at=parse_time(data.apply_at, "apply_at"),
                                       reason=data.reason, actor=actor_of(request))
 
 

@@ -15,6 +15,7 @@ from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from app.domain.events import AppliedChange
+from app.http.request import last_event_id
 from app.service import SettingsService
 
 Service = NamedDependency[SettingsService]
@@ -73,8 +74,8 @@ async def follow(service: SettingsService, since: int) -> AsyncGenerator[ServerS
 async def watch(request: Request[Any, Any, Any], service: Service,
                 since: FromQuery[int | None] = None) -> ServerSentEvent:
     if since is None:
-        last = request.headers.get("last-event-id")
-        since = int(last) if last and last.isdigit() else service.resolver.revision
+        last = last_event_id(request)
+        since = last if last is not None else service.resolver.revision
     if since < 0 or since > service.resolver.revision:
         raise HTTPException(status_code=400,
                             detail=f"since must be between 0 and the head revision {service.resolver.revision}")

@@ -17,7 +17,7 @@ from enum import IntEnum, StrEnum
 import msgspec
 
 from app.domain.errors import BotSettingsError
-from app.domain.scopes import SLUG_PATTERN, Scope
+from app.domain.scopes import Scope, is_slug
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 HASH_PREFIX = "sha256:"
@@ -121,7 +121,7 @@ def parse_tokens(source: str, text: str) -> list[Token]:
 
 
 def _check_bot(slug: str) -> str:
-    if not SLUG_PATTERN.match(slug):
+    if not is_slug(slug):
         raise ValueError(f"invalid bot slug {slug!r} in the bot list")
     return slug
 
