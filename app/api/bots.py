@@ -13,12 +13,12 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.api.settings import ChangeResponse, change_response
 from app.domain import scopes
-from app.domain.access import Action
+from app.domain.access import Action, sees_bot
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.history import point_of
 from app.domain.registry import REGISTRY, canonical_key, parse_text
 from app.domain.resolution import Resolved, Snapshot
-from app.http.auth import require
+from app.http.auth import principal_of, require
 from app.http.request import actor_of, reason_of
 from app.service import BotSummary, SettingsService
 from app.service_bots import BotProfile, bot_profile, create_bot, delete_bot
@@ -96,9 +96,11 @@ def selected_keys(keys: str | None, available: Any) -> list[str] | None:
 
 
 @get("/v1/bots", summary="Known bots: bots.yaml ∪ bots with a database scope", tags=["bots"])
-async def list_bots(service: Service) -> BotList:
-    return BotList(bots=service.bots(), default_bot=service.resolver.bots_config.default_bot,
-                   revision=service.resolver.revision)
+async def list_bots(request: Request[Any, Any, Any], service: Service) -> BotList:
+    principal = principal_of(request)  # a token limited to some bots lists only those
+    default = service.resolver.bots_config.default_bot
+    return BotList(bots=[b for b in service.bots() if sees_bot(principal, b.slug)],
+                   default_bot=default if sees_bot(principal, default) else None, revision=service.resolver.revision)
 
 
 @get("/v1/bots/{slug:str}/effective", tags=["bots"],

@@ -167,3 +167,35 @@ def authorize(principal: Principal, action: Action, scope: Scope | None = None, 
                 Action.ADMIN: "run platform operations"}[action]
         raise Forbidden(f"token '{principal.name}' has role {principal.role.label}; "
                         f"to {what} it needs {needed.label}")
+
+
+def sees_bot(principal: Principal, slug: str | None) -> bool:
+    """Whether the principal may learn anything of this bot (``None``: platform-wide)."""
+    return slug is None or principal.bots is None or slug in principal.bots
+
+
+def sees_scope(principal: Principal, scope_text: str) -> bool:
+    """A scope in its written form (``global`` or ``bots/<slug>``): global is every
+    token's to read; a bot scope only for tokens that see the bot."""
+    return not scope_text.startswith("bots/") or sees_bot(principal, scope_text[len("bots/"):])
+
+
+SESSION_PREFIX = "bss_"
+
+
+def new_session_id() -> str:
+    """The page's sign-in cookie: 256 random bits naming a server-side session."""
+    return SESSION_PREFIX + secrets.token_urlsafe(32)
+
+
+def session_hash(session_id: str) -> bytes:
+    return hashlib.sha256(session_id.encode()).digest()
+
+
+def principal_named(tokens: list[Token], name: str | None) -> Principal:
+    """The principal of the token a session was opened with; a token since removed
+    from the tokens file no longer signs anyone in."""
+    for token in tokens:
+        if token.principal.name == name:
+            return token.principal
+    raise Unauthenticated("the sign-in session has expired or was ended: sign in again")

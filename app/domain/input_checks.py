@@ -29,11 +29,12 @@ def _bad(name: str, code: str, message: str) -> BadRequest:
 def parse_int(text: str, name: str, *, lo: int = 0, hi: int = MAX_INT) -> int:
     """An integer written in ASCII digits, within ``lo``…``hi``; anything else is a 400."""
     stripped = text.strip(" \t")
-    if not _DIGITS.fullmatch(stripped):
-        raise _bad(name, "invalid_integer", f"{text!r} is not a whole number written in digits 0-9")
-    value = int(stripped)
-    if not lo <= value <= hi:
-        raise _bad(name, "out_of_range", f"{value} is out of range: it must be between {lo} and {hi}")
+    if not (stripped.isascii() and stripped.isdigit()):
+        raise _bad(name, "invalid_integer", f"{text[:40]!r} is not a whole number written in digits 0-9")
+    value = int(stripped) if _DIGITS.fullmatch(stripped) else None  # int() of 4300+ digits would raise
+    if value is None or not lo <= value <= hi:
+        shown = stripped if len(stripped) <= 40 else f"a {len(stripped)}-digit number"
+        raise _bad(name, "out_of_range", f"{shown} is out of range: it must be between {lo} and {hi}")
     return value
 
 
@@ -124,7 +125,7 @@ def check_json_body(raw: bytes, max_depth: int = MAX_DEPTH) -> Any:
     except BadRequest:
         raise
     except (ValueError, RecursionError) as exc:  # malformed JSON, or an integer of over 4300 digits
-        raise _bad("body", "invalid_json", f"the body is not valid JSON ({exc})") from None
+        raise _bad("body", "invalid_json", f"the body is malformed JSON ({exc})") from None
     if (where := find_nul(document)) is not None:
         raise _bad(where, "nul_character", "contains a NUL character (\\u0000), which cannot be stored")
     return document

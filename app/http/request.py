@@ -40,3 +40,8 @@ def last_event_id(request: Request[Any, Any, Any]) -> int | None:
 
 def etag(revision: int) -> str:
     return f'"{revision}"'
+
+
+def query_int(text: str | None, name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter (``limit``, ``since``): ASCII digits within lo…hi, else a 400."""
+    return default if text is None or text == "" else parse_int(text, name, lo=lo, hi=hi)

@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.domain.access import Action
+from app.domain.access import Action, sees_bot
 from app.domain.audit import AuditEvent, EventFilter
 from app.domain.events import Source
 from app.domain.history import Point, parse_revision
@@ -68,7 +68,8 @@ async def history_page(request: Request[Any, Any, Any], service: Service,
     older = ("/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": history.next_cursor})
              if history.next_cursor else None)
     return page(request, "history.html", events=history.events, filters=filters, older=older,
-                bots=service.resolver.known_bots(), keys=WRITABLE_KEYS, sources=sources,
+                bots=[b for b in service.resolver.known_bots() if sees_bot(principal, b)], keys=WRITABLE_KEYS,
+                sources=sources,
                 text_diff=text_diff, can_roll_back=lambda e: may(principal, Action.WRITE, _target_of(e, target)),
                 rollback_scope=lambda e: str(_target_of(e, target)), done=done, revision=history.head)
 
