@@ -76,7 +76,7 @@ async def schedule_change(request: Request[Any, Any, Any], jobs: Jobs, data: JSO
     target = scopes.parse_scope(data.scope)
     require(request, Action.WRITE, target)
     return await jobs.schedule_change(target, data.patch,
-                                      apply_at=parse_time(data.apply_at, "apply_at"),
+                                      apply_at=parse_time(data.apply_at, "apply_at", naive_is_utc=False),
                                       reason=data.reason, actor=actor_of(request))
 
 

@@ -40,19 +40,25 @@ def _iso(t: datetime | None) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z") if t else "?"
 
 
-def parse_time(text: str, name: str = "as_of") -> datetime:
-    """An ISO 8601 timestamp (`2026-11-20T10:00:00Z`, `2026-11-20T10:00Z`, `2026-11-20`).
-    Without a zone it is UTC."""
+def parse_time(text: str, name: str = "as_of", *, naive_is_utc: bool = True) -> datetime:
+    """An ISO 8601 timestamp (`2026-11-20T10:00:00Z`, `2026-11-20T10:00Z`, `2026-11-20`),
+    in UTC. Without a zone it is UTC, unless ``naive_is_utc`` is false: then it is
+    returned without one, for the caller to refuse (a scheduled change needs a zone)."""
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadRequest(f"{name}: {text!r} is not an ISO 8601 timestamp (e.g. 2026-11-20T10:00:00Z)",
                          [FieldError(key=name, code="invalid_timestamp", message=f"not a timestamp: {text!r}")]
                          ) from None
+    if parsed.tzinfo is None and not naive_is_utc:
+        return parsed
     return in_utc(parsed, name)
 
 
 def parse_revision(text: str, name: str = "revision") -> int:
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        raise BadRequest(f"{name}: {text!r} is not a revision number (a non-negative integer)",
+                         [FieldError(key=name, code="invalid_revision", message=f"not a revision: {text!r}")])
     return parse_int(text, name)
 
 

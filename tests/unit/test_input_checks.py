@@ -124,7 +124,8 @@ def test_plain_data_depth_without_recursion() -> None:
     assert plain_data_problem({"a": [1, "x", None, True, 1.5, {"b": []}]}) is None
 
 
-@pytest.mark.parametrize("slug", ["mira\n", "mira\n\n", "Mira", "-mira", "", "a" * 65, "mi ra", *sorted(RESERVED_SLUGS)])
+@pytest.mark.parametrize("slug", ["mira\n", "mira\n\n", "Mira", "-mira", "", "a" * 65, "mi ra",
+                                  *sorted(RESERVED_SLUGS)])
 def test_slugs_match_in_full_and_reserved_words_are_refused(slug: str) -> None:
     assert not is_slug(slug)
 
