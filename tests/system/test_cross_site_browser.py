@@ -30,15 +30,15 @@ from tests.support.ledger import ledger
 ATTACKER, REBOUND = "attacker.test", "rebind.test"
 
 ATTACK = """<!doctype html><html><body><h1>cute cats</h1>
-<iframe name="sink" style="display:none"></iframe>
-<form id="f1" target="sink" method="post" action="{svc}/bots/mira/settings/temperature">
+<iframe name="s1"></iframe><iframe name="s2"></iframe><iframe name="s3"></iframe><iframe name="s4"></iframe>
+<form id="f1" target="s1" method="post" action="{svc}/bots/mira/settings/temperature">
   <input name="value" value="0.01"></form>
-<form id="f2" target="sink" method="post" action="{svc}/global/settings/temperature">
+<form id="f2" target="s2" method="post" action="{svc}/global/settings/temperature">
   <input name="value" value="0.02"></form>
-<form id="f3" target="sink" method="post" enctype="text/plain" action="{svc}/v1/settings/batch">
+<form id="f3" target="s3" method="post" enctype="text/plain" action="{svc}/v1/settings/batch">
   <input name='{{"items": [{{"scope_type": "bot", "scope_id": "mira", "key": "temperature", "value": 0.03}}], "x": "'
          value='"}}'></form>
-<form id="f4" target="sink" method="post" action="{svc}/rollback"><input name="to" value="0">
+<form id="f4" target="s4" method="post" action="{svc}/rollback"><input name="to" value="0">
   <input name="in" value="bots/mira"></form>
 <script>
 const svc = "{svc}";
@@ -119,8 +119,8 @@ def test_a_page_on_another_origin_writes_nothing(service: tuple[str, Path], modu
     assert httpx.get(f"{url}/v1/settings/bots/mira/temperature").json()["value"] == 0.5
     text = log.read_text()
     # The no-preflight writes arrived and were refused (not merely never sent).
-    assert text.count("boundary.cross_site_refused") >= 4, text[-2000:]
-    assert text.count("auth.cross_site_refused") >= 3, text[-2000:]
+    assert text.count("boundary.cross_site_refused") >= 5, text[-2000:]  # 4 fetches, the text/plain form
+    assert text.count("auth.cross_site_refused") >= 3, text[-2000:]  # the page's forms
 
 
 def test_a_rebound_host_name_is_refused_even_for_same_origin_json(service: tuple[str, Path],
