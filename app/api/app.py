@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
@@ -21,10 +23,10 @@ from app.http import problems
 from app.http.auth import make_guard
 from app.http.boundary import allowed_hosts, boundary_middleware
 from app.http.headers import security_headers
+from app.http.request_log import RequestLog
 from app.logging import configure_logging
 from app.runtime import Runtime
-from app.scheduler.service import JobsService
-from app.service import SettingsService
+from app.version import VERSION
 
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
@@ -40,7 +42,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     otherwise the app starts one from ``config`` in its lifespan and closes it after."""
     if config is None:  # a worker process started by `serve --workers`: configure it like the parent
         config = Config.from_env()
-        configure_logging(config.log_format, config.log_level)
+        configure_logging(config.log_format, config.log_level, sys.stdout)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -56,22 +58,22 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
             if own:
                 await app.state.runtime.close()
 
-    def provide_service(state: State) -> SettingsService:
-        return state.runtime.service  # type: ignore[no-any-return]
-
-    def provide_jobs(state: State) -> JobsService:
-        return state.runtime.jobs  # type: ignore[no-any-return]
+    def provider(name: str) -> Provide:
+        def provide(state: State) -> Any:
+            return getattr(state.runtime.services, name)
+        return Provide(provide, sync_to_thread=False)
 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
-    return Litestar(
+    application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=allowed_hosts(config.host, config.allowed_hosts),
                                         tokenless=tokens is None, cors_origins=config.cors_origins,
                                         max_body_bytes=config.max_body_bytes)],
-        dependencies={"service": Provide(provide_service, sync_to_thread=False),
-                      "jobs": Provide(provide_jobs, sync_to_thread=False)},
+        # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
+        dependencies={"service": provider("settings"), **{name: provider(name) for name in
+                                                          ("history", "bots", "adoption", "jobs", "chat")}},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=security_headers,
@@ -81,7 +83,11 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         template_config=web.TEMPLATES,
         on_startup=[document_problems],
         request_max_body_size=config.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",
+        openapi_config=OpenAPIConfig(title="botsettings", version=VERSION, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         debug=False,
+        logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own
     )
+    # Around the whole handler, not as route middleware, so 404s and 405s are logged too.
+    application.asgi_handler = RequestLog(application.asgi_handler)  # type: ignore[arg-type,assignment]
+    return application

@@ -8,20 +8,19 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.domain import scopes
 from app.domain.access import Action, sees_scope
 from app.domain.errors import NotFound
 from app.domain.history import parse_time
+from app.domain.jobs import JobRun
+from app.domain.scheduled import ScheduledChange
 from app.http.auth import principal_of, require
+from app.http.deps import Jobs
 from app.http.request import actor_of, query_int
 from app.http.visibility import visible_jobs, visible_scheduled
-from app.scheduler.service import JobsService, JobsView
-from app.store.scheduling import JobRun, ScheduledChange
-
-Jobs = NamedDependency[JobsService]
+from app.services.jobs import JobsService, JobsView
 
 
 class RunList(msgspec.Struct, kw_only=True):

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get
-from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
@@ -18,10 +17,10 @@ from app.domain.access import Principal, sees_scope
 from app.domain.events import AppliedChange
 from app.domain.input_checks import MAX_INT
 from app.http.auth import principal_of
+from app.http.deps import Service
 from app.http.request import last_event_id, query_int
-from app.service import SettingsService
+from app.services.settings import SettingsService
 
-Service = NamedDependency[SettingsService]
 HEARTBEAT_SECONDS = 15.0
 QUEUE_LIMIT = 1000
 
@@ -58,15 +57,15 @@ async def follow(service: SettingsService, since: int,
         except asyncio.QueueFull:
             overflowed = True
 
-    unsubscribe = service.resolver.subscribe(on_change)
+    unsubscribe = service.subscribe(on_change)
     sent = since
     try:
         while True:
-            while sent < service.resolver.revision or overflowed:
+            while sent < service.revision or overflowed:
                 overflowed = False
                 while not queue.empty():
                     queue.get_nowait()
-                for change in await service.changes_between(sent, service.resolver.revision):
+                for change in await service.changes_between(sent, service.revision):
                     if (message := _message(change, principal)) is not None:
                         yield message
                     sent = change.last_revision
@@ -94,10 +93,10 @@ async def watch(request: Request[Any, Any, Any], service: Service,
     since = query_int(since_, "since", -1, 0, MAX_INT) if since_ else None
     if since is None:
         last = last_event_id(request)
-        since = last if last is not None else service.resolver.revision
-    if since < 0 or since > service.resolver.revision:
+        since = last if last is not None else service.revision
+    if since < 0 or since > service.revision:
         raise HTTPException(status_code=400,
-                            detail=f"since must be between 0 and the head revision {service.resolver.revision}")
+                            detail=f"since must be between 0 and the head revision {service.revision}")
     return ServerSentEvent(follow(service, since, principal_of(request)))
 
 

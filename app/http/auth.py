@@ -14,7 +14,7 @@ What a route needs is decided here, so a new route is covered without opting in:
 - ``opt={"action": "admin"}`` marks platform operations.
 
 The operators' page (app/web) authenticates with the same tokens: its login form
-opens a server-side session (app/service_sessions.py) whose random id is carried in
+opens a server-side session (app/services/sessions.py) whose random id is carried in
 an HttpOnly cookie; the token itself never reaches the browser. A browser sends cookies with cross-site
 requests too, so a change authenticated by the cookie (and any form post of the
 page, even without tokens: a page on loopback is reachable from any site the
@@ -45,7 +45,6 @@ from app.domain.access import (
     authorize,
 )
 from app.domain.scopes import Scope
-from app.service_sessions import session_principal
 
 log = structlog.get_logger("botsettings.auth")
 
@@ -104,7 +103,7 @@ def make_guard(tokens: list[Token] | None) -> Any:
         else:
             secret, via_cookie = _credentials(connection)
             try:
-                principal = (await session_principal(connection.app.state.runtime.engine, tokens, secret)
+                principal = (await connection.app.state.runtime.services.sessions.principal(tokens, secret)
                              if via_cookie and secret else authenticate(tokens, secret))
             except Unauthenticated as exc:
                 # Never the secret: only that one was (or was not) sent.

@@ -7,8 +7,8 @@ from __future__ import annotations
 import msgspec
 
 from app.domain.access import Principal, sees_bot, sees_scope
-from app.scheduler.service import JobsView
-from app.store.scheduling import ScheduledChange
+from app.domain.scheduled import ScheduledChange
+from app.services.jobs import JobsView
 
 
 def visible_jobs(principal: Principal, view: JobsView) -> JobsView:

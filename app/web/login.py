@@ -1,6 +1,6 @@
 """Signing in to the page with an API token, and out again.
 
-Signing in opens a server-side session (app/service_sessions.py); its random id, not
+Signing in opens a server-side session (app/services/sessions.py); its random id, not
 the token, is kept in an HttpOnly, SameSite=Strict cookie (Secure over https) that the
 app-wide guard (app/http/auth.py) accepts like a bearer header. The token's name is
 the actor of every change made through the page. Signing out revokes the session."""
@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from app.domain.access import Unauthenticated, authenticate
 from app.http.auth import COOKIE
-from app.service_sessions import SESSION_HOURS, close_session, open_session
+from app.services.sessions import SESSION_HOURS
 from app.web.render import TOKENS, page
 
 log = structlog.get_logger("botsettings.web")
@@ -50,7 +50,7 @@ async def login(request: Request[Any, Any, Any]) -> Redirect | Template:
         message = "Enter your API token." if not secret else "That token is not valid."
         return page(request, "login.html", status=401, next=target, error=message)
     log.info("web.signed_in", actor=principal.name, role=principal.role.label)
-    session_id = await open_session(request.app.state.runtime.engine, principal)
+    session_id = await request.app.state.runtime.services.sessions.open(principal)
     cookie = Cookie(key=COOKIE, value=session_id, path="/", httponly=True, samesite="strict",
                     secure=request.url.scheme == "https", max_age=SESSION_HOURS * 3600)
     return Redirect(target, status_code=303, cookies=[cookie])
@@ -59,7 +59,7 @@ async def login(request: Request[Any, Any, Any]) -> Redirect | Template:
 @post("/logout", name="web.logout", opt={"public": True})
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
     if session_id := request.cookies.get(COOKIE):
-        await close_session(request.app.state.runtime.engine, session_id)
+        await request.app.state.runtime.services.sessions.close(session_id)
     response = Redirect("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -10,8 +10,9 @@ from litestar import Request
 from litestar.response import Template
 
 from app.domain.access import Action, Forbidden, Principal, authorize
-from app.domain.registry import Kind, SettingDef, parse_text
+from app.domain.registry import Kind, SettingDef
 from app.domain.scopes import Scope
+from app.domain.values import parse_text
 from app.http.auth import principal_of
 
 TOKENS = "tokens"  # key in app.state: the API tokens, or None when authentication is off

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from app.domain.errors import ValidationFailed
 from app.domain.export_doc import parse_export, render_export
-from app.domain.registry import REGISTRY, Kind, validate_value
+from app.domain.registry import REGISTRY, Kind
 from app.domain.scopes import bot
+from app.domain.values import validate_value
 
 SCOPE = bot("mira")
 TEXT = st.text(st.characters(codec="utf-8"), max_size=40)  # any code point: NUL, surrogates excluded by the codec
