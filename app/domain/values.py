@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from app.domain.errors import FieldError, ValidationFailed
-from app.domain.input_checks import plain_data_problem
+from app.domain.input_checks import MAX_DEPTH, json_depth, plain_data_problem
 from app.domain.registry import MAX_VALUE_BYTES, Kind, SettingDef, canonical_key, lookup_writable, refusal
 from app.domain.scopes import Scope
 
@@ -109,6 +109,9 @@ def parse_text(defn: SettingDef, text: str) -> Any:
                 return text
             return decoded if isinstance(decoded, str) else text
         return text
+    if json_depth(stripped) > MAX_DEPTH:  # json.loads would recurse until RecursionError
+        raise refusal(defn.key, "too_deep", f"'{defn.key}': nested more than {MAX_DEPTH} levels deep; "
+                                          f"the limit is {MAX_DEPTH}")
     try:
         return json.loads(stripped)
     except ValueError:

@@ -132,3 +132,13 @@ def test_slugs_match_in_full_and_reserved_words_are_refused(slug: str) -> None:
 
 def test_ordinary_slugs_pass() -> None:
     assert all(is_slug(s) for s in ["mira", "a", "bot-2", "x_y", "a" * 64, "globalbot"])
+
+
+def test_command_line_json_nested_past_the_limit_is_refused_not_a_recursion_error() -> None:
+    from app.domain.errors import ValidationFailed
+    from app.domain.registry import REGISTRY
+    from app.domain.values import parse_text
+
+    with pytest.raises(ValidationFailed, match="nested more than"):
+        parse_text(REGISTRY["nextcloud"], '{"a": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert parse_text(REGISTRY["nextcloud"], '{"a": [[1]]}') == {"a": [[1]]}
