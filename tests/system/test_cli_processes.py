@@ -15,7 +15,8 @@ def test_serve_then_patch_over_http_and_read_with_the_cli(db_url: str, tmp_path:
     """The issue's 'done when': curl PATCH, then `botsettings get` in another process."""
     env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path)}
     with service_process(db_url, tmp_path, migrate=True) as (url, _):
-        r = httpx.patch(f"{url}/v1/settings/bots/mira", content=b'{"temperature":0.5}')
+        r = httpx.patch(f"{url}/v1/settings/bots/mira", content=b'{"temperature":0.5}',
+                        headers={"Content-Type": "application/json"})
         assert r.status_code == 200 and r.json()["head"] == 1
         out = subprocess.run([BIN, "get", "temperature", "--bot", "mira"], env=env, capture_output=True,
                              text=True, timeout=60)

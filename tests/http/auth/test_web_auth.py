@@ -29,7 +29,8 @@ async def test_pages_ask_to_sign_in_and_the_cookie_is_http_only_and_strict(clien
                           headers=same_origin(client))
     assert r.status_code == 303 and r.headers["location"] == "/"  # never an open redirect
     cookie = r.headers["set-cookie"]
-    assert cookie.startswith(f"{COOKIE}={SECRETS['writer']}")
+    # A session id, never the token (issue 15: the cookie used to hold the raw token).
+    assert cookie.startswith(f"{COOKIE}=bss_") and SECRETS["writer"] not in cookie
     assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Path=/" in cookie
     assert "Secure" not in cookie
     r = await client.post("/login", data={"token": SECRETS["writer"]},

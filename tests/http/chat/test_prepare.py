@@ -39,6 +39,8 @@ async def test_prepare_returns_the_upstream_request_and_provenance_and_forwards_
         assert f"{problem['over_by_tokens']} tokens over" in problem["detail"]
         r = await http.post("/v1/bots/zed/prepare", json=ASK)
         assert r.status_code == 404
-        r = await http.post("/v1/bots/mira/prepare", content=b"{not json")
-        assert r.status_code == 422 and "not valid JSON" in r.json()["detail"]
+        r = await http.post("/v1/bots/mira/prepare", content=b"{not json", headers={"Content-Type": "application/json"})
+        assert r.status_code == 400 and "malformed JSON" in r.json()["detail"]
+        r = await http.post("/v1/bots/mira/prepare", content=b"{}")  # no Content-Type: what a cross-site form sends
+        assert r.status_code == 415
     assert upstream.received == []
