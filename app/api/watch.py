@@ -9,15 +9,14 @@ from typing import Any
 
 import msgspec
 from litestar import Request, get
-from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from app.domain.events import AppliedChange
-from app.service import SettingsService
+from app.http.deps import Service
+from app.services.settings import SettingsService
 
-Service = NamedDependency[SettingsService]
 HEARTBEAT_SECONDS = 15.0
 QUEUE_LIMIT = 1000
 
@@ -42,15 +41,15 @@ async def follow(service: SettingsService, since: int) -> AsyncGenerator[ServerS
         except asyncio.QueueFull:
             overflowed = True
 
-    unsubscribe = service.resolver.subscribe(on_change)
+    unsubscribe = service.subscribe(on_change)
     sent = since
     try:
         while True:
-            while sent < service.resolver.revision or overflowed:
+            while sent < service.revision or overflowed:
                 overflowed = False
                 while not queue.empty():
                     queue.get_nowait()
-                for change in await service.changes_between(sent, service.resolver.revision):
+                for change in await service.changes_between(sent, service.revision):
                     yield _message(change)
                     sent = change.last_revision
             try:
@@ -74,10 +73,10 @@ async def watch(request: Request[Any, Any, Any], service: Service,
                 since: FromQuery[int | None] = None) -> ServerSentEvent:
     if since is None:
         last = request.headers.get("last-event-id")
-        since = int(last) if last and last.isdigit() else service.resolver.revision
-    if since < 0 or since > service.resolver.revision:
+        since = int(last) if last and last.isdigit() else service.revision
+    if since < 0 or since > service.revision:
         raise HTTPException(status_code=400,
-                            detail=f"since must be between 0 and the head revision {service.resolver.revision}")
+                            detail=f"since must be between 0 and the head revision {service.revision}")
     return ServerSentEvent(follow(service, since))
 
 

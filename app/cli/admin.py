@@ -16,10 +16,10 @@ from app.cli.output import emit_json, fail, run, show, table
 from app.config import Config, ConfigError, is_loopback, load_tokens
 from app.domain.environment import env_layer
 from app.domain.errors import BotSettingsError
+from app.domain.records import VerifyReport
 from app.logging import configure_logging
 from app.runtime import Runtime, load_bots_config
 from app.store import migrations
-from app.store.reader import VerifyReport
 from app.version import VERSION
 
 
