@@ -21,6 +21,7 @@ from typing import Any
 
 import structlog
 
+from app.http.auth import PRINCIPAL  # where the guard leaves the caller in the request's state
 from app.logging import enabled
 
 Scope = MutableMapping[str, Any]
@@ -36,7 +37,6 @@ _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Successful health probes and scrapes arrive every few seconds from machines; they are
 # logged at debug level so that they do not drown the requests people make.
 _ROUTINE = frozenset({"/healthz", "/readyz", "/metrics"})
-PRINCIPAL = "principal"  # where the auth guard leaves the caller in the request's state
 
 log = structlog.get_logger("botsettings.http")
 
