@@ -6,6 +6,7 @@ It validates (pure domain code), calls the store, and logs each change once.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -13,7 +14,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
-from app.domain import scopes
+from app.domain import feed, scopes
 from app.domain.audit import (
     ChangeDetail,
     ChangesPage,
@@ -46,7 +47,7 @@ from app.domain.registry import REGISTRY, canonical_key, lookup_writable
 from app.domain.resolution import LayerReading, LayerValues, Snapshot, build_snapshot, validate_overrides
 from app.domain.scopes import Scope
 from app.resolver import Resolver
-from app.store import history, reader, writer
+from app.store import feed_reads, history, reader, writer
 from app.store.errors import unavailable_on_connection_loss
 from app.store.listener import Listener, catch_up
 
@@ -202,6 +203,39 @@ class SettingsService:
     async def changes_between(self, after: int, upto: int, limit: int = 1000) -> list[AppliedChange]:
         async with unavailable_on_connection_loss(), self.engine.connect() as conn:
             return await reader.changes_between(conn, after, upto, limit)
+
+    # -- following the settings: the bootstrap document and /v1/watch -------------
+    @property
+    def revision(self) -> int:
+        """The revision this process's in-memory state has reached."""
+        return self.resolver.revision
+
+    def subscribe(self, subscriber: Callable[[AppliedChange], None]) -> Callable[[], None]:
+        """Call ``subscriber`` with each change this process applies, in order; returns the unsubscribe."""
+        return self.resolver.subscribe(subscriber)
+
+    async def changes_with_events(self, after: int, upto: int) -> list[AppliedChange]:
+        """The changes in (after, upto], each carrying its events with their values."""
+        async with unavailable_on_connection_loss(), self.engine.connect() as conn:
+            return feed.group_changes(await reader.events_between(conn, after, upto))
+
+    async def bootstrap(self, bots: list[str] | None, allowed: frozenset[str] | None = None) -> feed.Bootstrap:
+        """Effective settings of ``bots`` (None: every bot ``allowed``, None: all) at one
+        revision, read in one snapshot, each value with its source and the revision that wrote it."""
+        for slug in bots or []:
+            scopes.check_slug(slug)
+        async with unavailable_on_connection_loss(), self.engine.connect() as conn:
+            at, stored = await feed_reads.stored_layers(conn, bots)
+        config = self.resolver.bots_config
+        known = feed.known_bots(stored, config.bots)
+        if bots is None:
+            chosen = sorted(b for b in known if allowed is None or b in allowed)
+        else:
+            if missing := [b for b in bots if b not in known]:
+                raise NotFound(f"unknown bot '{missing[0]}': it is neither in bots.yaml nor in the database "
+                               f"at revision {at}", bot=missing[0])
+            chosen = list(dict.fromkeys(bots))
+        return feed.bootstrap(at, stored, chosen, config.layer_for, self.resolver.env)
 
     # -- integrity ------------------------------------------------------------
     async def verify(self) -> reader.VerifyReport:

@@ -14,7 +14,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, errors, health, history, jobs, settings, watch
+from app.api import bots, chat, compat, errors, health, history, jobs, settings, snapshot, watch
 from app.api.auth import make_guard
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -76,7 +76,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     return Litestar(
-        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
+        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
+                        *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware],
         dependencies={"service": Provide(provide_service, sync_to_thread=False),

@@ -1,84 +1,139 @@
 """/v1/watch: server-sent events, one per applied change, for processes that do not
-talk to PostgreSQL. Resume with `?since=REV` (or the Last-Event-ID header)."""
+talk to PostgreSQL. Resume with `?since=REV` (or the Last-Event-ID header).
+
+Many followers watch one process (every platform process runs a client), so a change
+is fanned out once: one subscription to the service per process, each change encoded
+once per audience (every bot, or the bots one token is limited to) and handed to each
+watcher's bounded queue. A watcher that falls behind (its queue overflows) re-reads
+from the log instead of losing events; one timer sends every watcher its heartbeat.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import weakref
+from collections import deque
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import msgspec
 from litestar import Request, get
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import Stream
 
+from app.api.auth import principal_of
 from app.domain.events import AppliedChange
+from app.domain.feed import HEARTBEAT, change_message
 from app.service import SettingsService
 
 Service = NamedDependency[SettingsService]
 HEARTBEAT_SECONDS = 15.0
 QUEUE_LIMIT = 1000
+Audience = frozenset[str] | None  # the bots a watcher may see; None: all
 
 
-def _message(change: AppliedChange) -> ServerSentEventMessage:
-    data = {"revision": change.last_revision, "first_revision": change.first_revision,
-            "change_id": str(change.change_id), "scopes": change.scopes, "keys": change.keys}
-    return ServerSentEventMessage(data=msgspec.json.encode(data).decode(), event="change",
-                                  id=str(change.last_revision))
+class Watcher:
+    __slots__ = ("bots", "overflowed", "queue", "wake")
+
+    def __init__(self, bots: Audience) -> None:
+        self.bots = bots
+        self.queue: deque[tuple[int, int, bytes]] = deque()  # (first, last revision, message)
+        self.overflowed = False
+        self.wake = asyncio.Event()
+
+    def offer(self, first: int, last: int, message: bytes) -> None:
+        if len(self.queue) >= QUEUE_LIMIT:
+            self.overflowed = True
+            self.queue.clear()
+        else:
+            self.queue.append((first, last, message))
+        self.wake.set()
 
 
-async def follow(service: SettingsService, since: int) -> AsyncGenerator[ServerSentEventMessage, None]:
-    """Backlog from the log, then live changes; a watcher that falls behind (its queue
-    overflows) re-reads from the log instead of losing events."""
-    queue: asyncio.Queue[AppliedChange] = asyncio.Queue(QUEUE_LIMIT)
-    overflowed = False
+class Fanout:
+    """Every watcher of one process; created on the first watch."""
 
-    def on_change(change: AppliedChange) -> None:
-        nonlocal overflowed
-        try:
-            queue.put_nowait(change)
-        except asyncio.QueueFull:
-            overflowed = True
+    def __init__(self, service: SettingsService) -> None:
+        self.watchers: set[Watcher] = set()
+        service.subscribe(self._on_change)  # lives as long as the service
+        self._heartbeat: asyncio.Task[None] | None = None
 
-    unsubscribe = service.resolver.subscribe(on_change)
+    def add(self, bots: Audience) -> Watcher:
+        watcher = Watcher(bots)
+        self.watchers.add(watcher)
+        if self._heartbeat is None or self._heartbeat.done():
+            self._heartbeat = asyncio.create_task(self._beat(), name="watch-heartbeat")
+        return watcher
+
+    def _on_change(self, change: AppliedChange) -> None:
+        encoded: dict[Audience, bytes] = {}
+        for watcher in self.watchers:
+            message = encoded.get(watcher.bots)
+            if message is None:
+                message = encoded[watcher.bots] = change_message(change, watcher.bots)
+            watcher.offer(change.first_revision, change.last_revision, message)
+
+    async def _beat(self) -> None:
+        while self.watchers:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            for watcher in self.watchers:
+                watcher.offer(0, 0, HEARTBEAT)
+
+
+_FANOUTS: weakref.WeakKeyDictionary[SettingsService, Fanout] = weakref.WeakKeyDictionary()
+
+
+def fanout_of(service: SettingsService) -> Fanout:
+    fanout = _FANOUTS.get(service)
+    if fanout is None:
+        fanout = _FANOUTS[service] = Fanout(service)
+    return fanout
+
+
+async def follow(service: SettingsService, since: int, bots: Audience) -> AsyncGenerator[bytes, None]:
+    """Backlog from the log, then live changes, gapless."""
+    fanout = fanout_of(service)
+    watcher = fanout.add(bots)
     sent = since
     try:
         while True:
-            while sent < service.resolver.revision or overflowed:
-                overflowed = False
-                while not queue.empty():
-                    queue.get_nowait()
-                for change in await service.changes_between(sent, service.resolver.revision):
-                    yield _message(change)
+            while sent < service.revision or watcher.overflowed:
+                watcher.overflowed = False
+                watcher.queue.clear()  # what it held is in the log up to the revision read next
+                for change in await service.changes_with_events(sent, service.revision):
+                    yield change_message(change, bots)
                     sent = change.last_revision
-            try:
-                change = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
-            except TimeoutError:
-                yield ServerSentEventMessage(comment="heartbeat")
-                continue
-            if change.last_revision > sent:
-                if change.first_revision != sent + 1:
-                    sent_before = sent
-                    for missed in await service.changes_between(sent_before, change.first_revision - 1):
-                        yield _message(missed)
-                yield _message(change)
-                sent = change.last_revision
+            if not watcher.queue:
+                watcher.wake.clear()
+                await watcher.wake.wait()
+            out = []
+            while watcher.queue and not watcher.overflowed:
+                first, last, message = watcher.queue.popleft()
+                if last == 0:
+                    out.append(message)  # heartbeat
+                elif last > sent:
+                    if first != sent + 1:  # a change this process skipped: read it from the log
+                        missed = await service.changes_with_events(sent, first - 1)
+                        out.extend(change_message(c, bots) for c in missed)
+                    out.append(message)
+                    sent = last
+            if out:
+                yield b"".join(out)
     finally:
-        unsubscribe()
+        fanout.watchers.discard(watcher)
 
 
 @get("/v1/watch", summary="Server-sent events: one per applied change after `since`", tags=["watch"])
-async def watch(request: Request[Any, Any, Any], service: Service,
-                since: FromQuery[int | None] = None) -> ServerSentEvent:
+async def watch(request: Request[Any, Any, Any], service: Service, since: FromQuery[int | None] = None) -> Stream:
     if since is None:
         last = request.headers.get("last-event-id")
-        since = int(last) if last and last.isdigit() else service.resolver.revision
-    if since < 0 or since > service.resolver.revision:
+        since = int(last) if last and last.isdigit() else service.revision
+    if since < 0 or since > service.revision:
         raise HTTPException(status_code=400,
-                            detail=f"since must be between 0 and the head revision {service.resolver.revision}")
-    return ServerSentEvent(follow(service, since))
+                            detail=f"since must be between 0 and the head revision {service.revision}")
+    return Stream(follow(service, since, principal_of(request).bots), media_type="text/event-stream",
+                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
 HANDLERS = [watch]
