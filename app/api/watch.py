@@ -133,7 +133,9 @@ async def watch(request: Request[Any, Any, Any], service: Service, since: FromQu
         raise HTTPException(status_code=400,
                             detail=f"since must be between 0 and the head revision {service.revision}")
     return Stream(follow(service, since, principal_of(request).bots), media_type="text/event-stream",
-                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+                           # a follower is current once it has applied this revision
+                           "X-Settings-Revision": str(service.revision)})
 
 
 HANDLERS = [watch]
