@@ -77,15 +77,20 @@ class State:
                     "fallback": {k: {"value": v, "source": s} for k, (v, s) in self.fallback[slug].items()},
                 } for slug in self.fallback}}
 
-    def _resolve(self, slug: str) -> Effective:
-        own, values = self.stored[slug], {}
-        for key, (value, source) in self.fallback[slug].items():
+    def _resolve(self, slug: str, keys: list[str] | None = None) -> Effective:
+        """The bot's effective values; with ``keys``, only those are resolved again (a
+        change touches a few keys, and a process may follow with many clients)."""
+        own, fallback = self.stored[slug], self.fallback[slug]
+        values = dict(fallback if keys is None else self.view.bots[slug])
+        for key in fallback if keys is None else keys:
+            if key not in fallback:
+                continue  # a global key that bots do not have
             if key in own:
                 values[key] = Value(own[key][0], "bot", own[key][1])
             elif key in self.global_:
                 values[key] = Value(self.global_[key][0], "global", self.global_[key][1])
             else:
-                values[key] = Value(value, source, None)
+                values[key] = Value(fallback[key][0], fallback[key][1], None)
         return MappingProxyType(values)
 
     def apply(self, message: dict[str, Any], all_bots: bool) -> list[Change]:
@@ -123,7 +128,7 @@ class State:
         new = dict(old)
         changes = []
         for slug in touched:
-            new[slug] = self._resolve(slug)
+            new[slug] = self._resolve(slug, message["keys"])
             for key in message["keys"]:
                 before, after = old[slug].get(key), new[slug].get(key)
                 if before != after:
