@@ -72,6 +72,15 @@ class Runtime:
         self.jobs = JobsService(self.service, self.catalogue, self._runner(), config.scheduler)
         self.scheduler: JobScheduler | None = None
 
+    @property
+    def session_dsn(self) -> str:
+        """Where connections that keep session state go: LISTEN, and the leader's
+        advisory lock (held for as long as it leads). Through a transaction pooler
+        neither would work — the pooler hands the server connection to another client
+        after each transaction, taking the LISTEN or the lock with it — so these go
+        direct (BOTSETTINGS_LISTEN_URL) while queries go through the pooler."""
+        return asyncpg_dsn(self.config.listen_url or self.url)
+
     def _runner(self) -> JobRunner:
         return JobRunner(self.engine, self.catalogue, self.identity, attempts=self.config.job_attempts,
                          backoff_seconds=self.config.job_retry_backoff_seconds)
@@ -87,13 +96,13 @@ class Runtime:
         for warning in (*bots.warnings, *env_warnings):
             log.warning("config.warning", detail=warning)
         url = await database_url(config)
-        engine = make_engine(url)
+        engine = make_engine(url, transaction_pooling=config.transaction_pooling)
         if config.migrate_on_start if migrate is None else migrate:
             await migrations.upgrade(engine)
             log.info("database.migrated", revision=migrations.head_revision())
         runtime = cls(config, url, engine, Resolver(bots, env_values))
         if listen:
-            runtime.listener = Listener(engine, asyncpg_dsn(url), runtime.resolver,
+            runtime.listener = Listener(engine, runtime.session_dsn, runtime.resolver,
                                         poll_interval=config.listener_poll_seconds)
             runtime.service.listener = runtime.listener
             await runtime.listener.start()
@@ -115,7 +124,7 @@ class Runtime:
         if self.scheduler is not None:
             return
         applier = ScheduledChangeApplier(self.service, self.identity)
-        self.scheduler = JobScheduler(self.engine, asyncpg_dsn(self.url), self.catalogue, self._runner(), applier,
+        self.scheduler = JobScheduler(self.engine, self.session_dsn, self.catalogue, self._runner(), applier,
                                       self.identity, check_seconds=self.config.leader_check_seconds)
         self.jobs.scheduler = self.scheduler
         await self.scheduler.start()
