@@ -53,7 +53,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     upstream_api_key: str | None = None
     upstream_timeout_seconds: float = 60.0
     allowed_models: frozenset[str] = frozenset()  # models a request may pick; "*" = any
-    # The scheduler (app/scheduler): see the README's "Jobs" section.
+    # The scheduler (app/scheduler): see docs/jobs.md.
     scheduler: bool = True
     job_webhook_url: str | None = None
     job_webhook_timeout_seconds: float = 10.0

@@ -1,5 +1,6 @@
-"""What a process needs to serve: the database (embedded or DATABASE_URL), the engine,
-the schema at head, and the service. Shared by `serve` and every CLI command."""
+"""What a process needs to serve — the composition root: the database (embedded or
+DATABASE_URL), the schema at head, the read model and its listener, the services,
+and (in serving processes) the scheduler. Shared by `serve` and every CLI command."""
 
 from __future__ import annotations
 
@@ -15,18 +16,27 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Config, ConfigError
 from app.domain.bots_yaml import BotsConfig, load_bots
 from app.domain.environment import env_layer
-from app.resolver import Resolver
-from app.scheduler import housekeeping
-from app.scheduler.catalogue import JobCatalogue
-from app.scheduler.handlers import Handlers
-from app.scheduler.runner import JobRunner
+from app.domain.read_model import Resolver
 from app.scheduler.scheduled_changes import ScheduledChangeApplier
 from app.scheduler.scheduler import JobScheduler
-from app.scheduler.service import JobsService
-from app.service import SettingsService
+from app.services import (
+    AdoptionService,
+    BotsService,
+    ChatService,
+    HistoryService,
+    JobsService,
+    Services,
+    SettingsService,
+    housekeeping,
+)
+from app.services.job_catalogue import JobCatalogue
+from app.services.job_handlers import Handlers
+from app.services.job_runner import JobRunner
+from app.services.snapshots import Snapshots
 from app.store import migrations, reader
+from app.store.database import Database
 from app.store.embedded import start_embedded
-from app.store.engine import asyncpg_dsn, make_engine
+from app.store.errors import unavailable_on_connection_loss
 from app.store.listener import Listener
 
 log = structlog.get_logger("botsettings.runtime")
@@ -55,34 +65,48 @@ def load_bots_config(config: Config) -> BotsConfig:
 
 
 class Runtime:
-    def __init__(self, config: Config, url: str, engine: AsyncEngine, resolver: Resolver) -> None:
+    def __init__(self, config: Config, db: Database, resolver: Resolver, listener: Listener | None = None) -> None:
         self.config = config
-        self.url = url
-        self.engine = engine
+        self.db = db
+        self.url = db.url
         self.resolver = resolver
-        self.listener: Listener | None = None
-        self.service = SettingsService(engine, resolver, snapshot_every=config.snapshot_every)
+        self.listener = listener
+        snapshots = Snapshots(db, config.snapshot_every)
+        settings = SettingsService(db, resolver, snapshots=snapshots, listener=listener)
+        history = HistoryService(db, settings, snapshots)
         # Jobs: the catalogue and manual runs work in every process (the CLI too); the
         # scheduler itself runs only in serving processes, and jobs only in the leader.
         self.identity = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.handlers = Handlers.discover(config.job_webhook_url, config.job_webhook_timeout_seconds)
-        self.catalogue = JobCatalogue(resolver, self.handlers, config.job_minute_seconds)
-        self.catalogue.add_housekeeping(housekeeping.projection_check(self.service, config.verify_interval_minutes))
-        self.catalogue.add_housekeeping(housekeeping.settings_snapshot(self.service))
-        self.jobs = JobsService(self.service, self.catalogue, self._runner(), config.scheduler)
+        self.catalogue = JobCatalogue(settings, self.handlers, config.job_minute_seconds)
+        self.catalogue.add_housekeeping(housekeeping.projection_check(settings, config.verify_interval_minutes))
+        self.catalogue.add_housekeeping(housekeeping.settings_snapshot(history))
+        jobs = JobsService(db, settings, self.catalogue, self._runner(), config.scheduler)
+        self.services = Services(settings=settings, history=history, bots=BotsService(settings),
+                                 adoption=AdoptionService(db, settings, history), jobs=jobs,
+                                 chat=ChatService(settings, config.allowed_models))
         self.scheduler: JobScheduler | None = None
 
     @property
-    def session_dsn(self) -> str:
-        """Where connections that keep session state go: LISTEN, and the leader's
-        advisory lock (held for as long as it leads). Through a transaction pooler
-        neither would work — the pooler hands the server connection to another client
-        after each transaction, taking the LISTEN or the lock with it — so these go
-        direct (BOTSETTINGS_LISTEN_URL) while queries go through the pooler."""
-        return asyncpg_dsn(self.config.listen_url or self.url)
+    def engine(self) -> AsyncEngine:
+        """For health checks and migrations (and tests): the pool the services use."""
+        return self.db.engine
+
+    @property
+    def service(self) -> SettingsService:
+        return self.services.settings
+
+    @property
+    def jobs(self) -> JobsService:
+        return self.services.jobs
+
+    async def schema_revision(self) -> str | None:
+        """The migration the database is at (readiness); Unavailable if it cannot be reached."""
+        async with unavailable_on_connection_loss():
+            return await migrations.current_revision(self.db.engine)
 
     def _runner(self) -> JobRunner:
-        return JobRunner(self.engine, self.catalogue, self.identity, attempts=self.config.job_attempts,
+        return JobRunner(self.db, self.catalogue, self.identity, attempts=self.config.job_attempts,
                          backoff_seconds=self.config.job_retry_backoff_seconds)
 
     @classmethod
@@ -95,20 +119,20 @@ class Runtime:
         env_values, env_warnings = env_layer(config.llm_env)
         for warning in (*bots.warnings, *env_warnings):
             log.warning("config.warning", detail=warning)
-        url = await database_url(config)
-        engine = make_engine(url, transaction_pooling=config.transaction_pooling)
+        db = Database(await database_url(config), transaction_pooling=config.transaction_pooling,
+                      session_url=config.listen_url)
         if config.migrate_on_start if migrate is None else migrate:
-            await migrations.upgrade(engine)
+            async with unavailable_on_connection_loss():
+                await migrations.upgrade(db.engine)
             log.info("database.migrated", revision=migrations.head_revision())
-        runtime = cls(config, url, engine, Resolver(bots, env_values))
-        if listen:
-            runtime.listener = Listener(engine, runtime.session_dsn, runtime.resolver,
-                                        poll_interval=config.listener_poll_seconds)
-            runtime.service.listener = runtime.listener
-            await runtime.listener.start()
+        resolver = Resolver(bots, env_values)
+        listener = Listener(db, resolver, poll_interval=config.listener_poll_seconds) if listen else None
+        runtime = cls(config, db, resolver, listener)
+        if listener is not None:
+            await listener.start()
         else:
-            async with engine.connect() as conn:
-                runtime.resolver.load(*await reader.all_current(conn))
+            async with db.snapshot() as conn:
+                resolver.load(*await reader.all_current(conn))
         if schedule:
             await runtime.start_scheduler()
         return runtime
@@ -123,9 +147,9 @@ class Runtime:
             raise RuntimeError("the scheduler needs a listening runtime (Runtime.start(listen=True))")
         if self.scheduler is not None:
             return
-        applier = ScheduledChangeApplier(self.service, self.identity)
-        self.scheduler = JobScheduler(self.engine, self.session_dsn, self.catalogue, self._runner(), applier,
-                                      self.identity, check_seconds=self.config.leader_check_seconds)
+        applier = ScheduledChangeApplier(self.jobs, self.identity)
+        self.scheduler = JobScheduler(self.jobs, self._runner(), applier, self.identity,
+                                      check_seconds=self.config.leader_check_seconds)
         self.jobs.scheduler = self.scheduler
         await self.scheduler.start()
 
@@ -141,4 +165,4 @@ class Runtime:
         await self.jobs.runner.close()
         if self.listener:
             await self.listener.stop()
-        await self.engine.dispose()
+        await self.db.dispose()

@@ -18,7 +18,6 @@ from app.domain.adoption import plan_adoption
 from app.domain.intake import from_bots_yaml, from_env
 from app.logging import configure_logging
 from app.runtime import Runtime
-from app.service_adoption import migrate
 from bench.common import fresh_database, report
 
 BOTS = 1000
@@ -50,12 +49,12 @@ async def main() -> None:
         rt = await Runtime.start(Config(database_url=url, migrate_on_start=False))
         try:
             t0 = time.perf_counter()
-            outcome = await migrate(rt.service, env=env, yaml_documents=[("bots.yaml", text)], overwrite=False,
+            outcome = await rt.services.adoption.migrate(env=env, yaml_documents=[("bots.yaml", text)], overwrite=False,
                                     dry_run=False, actor="bench", reason="bench")
             one_change_s = time.perf_counter() - t0
             assert outcome.result is not None and outcome.result.last_revision == events
             t0 = time.perf_counter()
-            again = await migrate(rt.service, env=env, yaml_documents=[("bots.yaml", text)], overwrite=False,
+            again = await rt.services.adoption.migrate(env=env, yaml_documents=[("bots.yaml", text)], overwrite=False,
                                   dry_run=False, actor="bench", reason="bench")
             noop_s = time.perf_counter() - t0
             assert again.result is None

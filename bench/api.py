@@ -26,8 +26,9 @@ import sqlalchemy as sa
 
 from app.domain import scopes
 from app.domain.events import ChangeRequest, Source, set_op
-from app.service import SettingsService
-from app.store.engine import asyncpg_dsn, make_engine
+from app.services import SettingsService
+from app.store.database import Database
+from app.store.engine import asyncpg_dsn
 from bench.common import fresh_database, percentile, report
 from bench.load import Conn, port_of
 from bench.process import free_port, service_process
@@ -177,14 +178,14 @@ async def raw_big_change(url: str) -> float:
 
 
 async def big_change(url: str) -> float:
-    engine = make_engine(url)
+    db = Database(url)
     ops = [set_op(scopes.bot(f"big{b:04d}"), key, value) for b in range(2_500)
            for key, value in (("temperature", 0.5), ("top_p", 0.9), ("memory_n_results", 7),
                               ("history_bridge_messages", 6))]
     started = time.perf_counter()
-    await SettingsService(engine).apply(ChangeRequest(ops=ops, actor="bench", source=Source.MIGRATION))
+    await SettingsService(db).apply(ChangeRequest(ops=ops, actor="bench", source=Source.MIGRATION))
     seconds = time.perf_counter() - started
-    await engine.dispose()
+    await db.dispose()
     return seconds
 
 

@@ -24,10 +24,10 @@ import aiohttp
 import msgspec
 
 from app.domain.bots_yaml import load_bots
+from app.domain.read_model import Resolver
 from app.logging import configure_logging
-from app.pipeline.service import ChatService
-from app.resolver import Resolver
-from app.service import SettingsService
+from app.services import ChatService, SettingsService
+from app.store.database import Database
 from bench.common import fresh_database, report, summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,7 +162,8 @@ async def prepare_throughput(client: aiohttp.ClientSession, gateway: str, pid: i
 
 def pure_prepare_rate() -> float:
     bots = load_bots([("bots.yaml", (ROOT / "bots.yaml").read_text())])
-    service = SettingsService(engine=None, resolver=Resolver(bots, {}))  # type: ignore[arg-type]
+    # The pipeline alone: a database that is never connected to (preparing reads only memory).
+    service = SettingsService(Database("postgresql+asyncpg://unused@127.0.0.1:1/none"), Resolver(bots, {}))
     chat = ChatService(service)
     body = request_body()
     n, started = 0, time.perf_counter()

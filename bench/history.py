@@ -8,7 +8,7 @@
 and how each grows from 10k to 100k to 1M events.
 
 The loader COPYs events and changes (the only trigger on the log refuses UPDATE and
-DELETE, not INSERT), takes a snapshot through SettingsService.snapshot_if_due after
+DELETE, not INSERT), takes a snapshot through HistoryService.snapshot_if_due after
 every BOTSETTINGS_SNAPSHOT_EVERY events as a live service would, sets the head, and
 builds settings_current with the rebuild being measured; verify must then pass.
 
@@ -36,8 +36,10 @@ from app.domain.history import Point
 from app.domain.registry import Kind, SettingDef, keys_for
 from app.domain.scopes import ScopeType
 from app.logging import configure_logging
-from app.service import DEFAULT_SNAPSHOT_EVERY, SettingsService
-from app.store.engine import asyncpg_dsn, make_engine
+from app.services import HistoryService, settings_with_history
+from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY
+from app.store.database import Database
+from app.store.engine import asyncpg_dsn
 from bench.common import fresh_database, report, summary
 
 BOTS = 1000
@@ -91,7 +93,7 @@ def generate(size: int, rng: random.Random, start: datetime) -> tuple[list[tuple
     return events, changes
 
 
-async def load(url: str, size: int, service: SettingsService) -> dict[str, float]:
+async def load(url: str, size: int, history: HistoryService) -> dict[str, float]:
     rng = random.Random(size)
     t0 = time.perf_counter()
     start = datetime.now(UTC) - timedelta(hours=1) - timedelta(milliseconds=50) * size
@@ -100,7 +102,7 @@ async def load(url: str, size: int, service: SettingsService) -> dict[str, float
     conn = await asyncpg.connect(asyncpg_dsn(url))
     snapshot_seconds = 0.0
     try:
-        every = service.snapshot_every
+        every = history.snapshot_every
         c = 0
         for lo in range(0, size, every):
             chunk = events[lo:lo + every]
@@ -113,7 +115,7 @@ async def load(url: str, size: int, service: SettingsService) -> dict[str, float
                 await conn.copy_records_to_table("settings_changes", records=changes[done:c], columns=CHANGE_COLUMNS)
                 await conn.execute("UPDATE settings_head SET revision = $1 WHERE id = 1", upto)
             s = time.perf_counter()
-            await service.snapshot_if_due()
+            await history.snapshot_if_due()
             snapshot_seconds += time.perf_counter() - s
         await conn.execute("ANALYZE")
     finally:
@@ -133,11 +135,11 @@ async def timed(fn: Any, n: int) -> list[float]:
 
 async def measure(size: int) -> dict[str, Any]:
     async with fresh_database() as url:
-        engine = make_engine(url)
-        service = SettingsService(engine, snapshot_every=int(os.environ.get("BOTSETTINGS_SNAPSHOT_EVERY",
-                                                                            DEFAULT_SNAPSHOT_EVERY)))
+        db = Database(url)
+        service, history = settings_with_history(db, snapshot_every=int(os.environ.get(
+            "BOTSETTINGS_SNAPSHOT_EVERY", DEFAULT_SNAPSHOT_EVERY)))
         try:
-            loaded = await load(url, size, service)
+            loaded = await load(url, size, history)
             t0 = time.perf_counter()
             keys = await service.rebuild()
             rebuild_s = time.perf_counter() - t0
@@ -151,25 +153,25 @@ async def measure(size: int) -> dict[str, Any]:
             def bot() -> scopes.Scope:
                 return scopes.bot(f"bot{rng.randrange(BOTS):04d}")
 
-            pit = await timed(lambda: service.state_at(Point(revision=rng.randint(1, head)), bot()), SAMPLES)
+            pit = await timed(lambda: history.state_at(Point(revision=rng.randint(1, head)), bot()), SAMPLES)
             now = await timed(lambda: service.scope_view(bot()), SAMPLES)
-            first = (await service.history(EventFilter(), 1, "2")).events[0].recorded_at
-            last = (await service.history(EventFilter(), 1)).events[0].recorded_at
+            first = (await history.history(EventFilter(), 1, "2")).events[0].recorded_at
+            last = (await history.history(EventFilter(), 1)).events[0].recorded_at
 
             def window() -> EventFilter:
                 a, b = sorted(first + (last - first) * rng.random() for _ in range(2))
                 return EventFilter(scope=bot(), key=rng.choice(KEYS).key, since=a, until=b)
 
-            page = await timed(lambda: service.history(window(), 50), SAMPLES)
-            newest = await timed(lambda: service.history(EventFilter(), 50), SAMPLES)
-            as_of = await timed(lambda: service.state_at(Point(time=first + (last - first) * rng.random()), bot()),
+            page = await timed(lambda: history.history(window(), 50), SAMPLES)
+            newest = await timed(lambda: history.history(EventFilter(), 50), SAMPLES)
+            as_of = await timed(lambda: history.state_at(Point(time=first + (last - first) * rng.random()), bot()),
                                 SAMPLES)
             back = head - min(500_000, head // 2)
-            rollback = await timed(lambda: service.rollback(Point(revision=back), dry_run=True, actor="bench"), 5)
-            whole = await timed(lambda: service.state_at(Point(revision=back)), 5)
-            diff_size = len((await service.rollback(Point(revision=back), dry_run=True, actor="bench")).diff)
+            rollback = await timed(lambda: history.rollback(Point(revision=back), dry_run=True, actor="bench"), 5)
+            whole = await timed(lambda: history.state_at(Point(revision=back)), 5)
+            diff_size = len((await history.rollback(Point(revision=back), dry_run=True, actor="bench")).diff)
         finally:
-            await engine.dispose()
+            await db.dispose()
     return {"size": size, "keys": keys, "rebuild_s": rebuild_s, "rebuild_eps": size / rebuild_s,
             "verify_s": verify_s, **loaded, "back": back, "diff_size": diff_size,
             "pit": summary(pit), "now": summary(now), "page": summary(page), "newest": summary(newest),

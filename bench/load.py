@@ -110,14 +110,14 @@ async def lost_updates(db_url: str, result: LoadResult) -> list[str]:
     """Every acknowledged write must be in the log where it was acknowledged, each bot's
     stored prompt must be its last acknowledged one, and the projection must verify."""
     from app.domain import scopes
-    from app.service import SettingsService
-    from app.store.engine import make_engine
+    from app.services import SettingsService
+    from app.store.database import Database
 
-    engine = make_engine(db_url)
-    service = SettingsService(engine)
+    db = Database(db_url)
+    service = SettingsService(db)
     problems: list[str] = []
     try:
-        async with engine.connect() as conn:
+        async with db.read() as conn:
             from app.store.reader import events_between, head
 
             events = {e.revision: e for e in await events_between(conn, 0, await head(conn))}
@@ -136,7 +136,7 @@ async def lost_updates(db_url: str, result: LoadResult) -> list[str]:
         if not report.ok:
             problems.append(f"the projection does not equal a replay: {report.drift[:3]}")
     finally:
-        await engine.dispose()
+        await db.dispose()
     return problems
 
 

@@ -24,11 +24,12 @@ import asyncpg
 from app.domain import scopes
 from app.domain.bots_yaml import load_bots
 from app.domain.events import ChangeRequest, normalize_request, set_op
+from app.domain.read_model import Resolver
 from app.domain.resolution import LayerValues, build_snapshot
 from app.logging import configure_logging
-from app.resolver import Resolver
 from app.store import writer
-from app.store.engine import asyncpg_dsn, make_engine
+from app.store.database import Database
+from app.store.engine import asyncpg_dsn
 from bench.common import fresh_database, report, summary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +120,7 @@ async def propagation(url: str) -> tuple[list[float], list[float]]:
     assert proc.stdout is not None
     try:
         assert (await proc.stdout.readline()).decode().strip() == "ready"
-        engine = make_engine(url)
+        db = Database(url)
         applied: dict[int, int] = {}
         committed: dict[int, int] = {}
         for i in range(CHANGES):
@@ -127,14 +128,14 @@ async def propagation(url: str) -> tuple[list[float], list[float]]:
             # resolver, and the timestamp must be taken as soon as the commit returns.
             request = ChangeRequest(ops=[set_op(scopes.bot("mira"), "temperature", 0.5 if i % 2 else 0.6)],
                                     actor="bench")
-            result = await writer.apply_change(engine, request, normalize_request(request)[0])
+            result = await writer.apply_change(db, request, normalize_request(request)[0])
             committed[result.last_revision or 0] = time.monotonic_ns()
             assert result.changed
             await asyncio.sleep(0.005)
         while len(applied) < len(committed):
             revision, at = map(int, (await proc.stdout.readline()).split())
             applied[revision] = at
-        await engine.dispose()
+        await db.dispose()
         latencies = [(applied[r] - committed[r]) / 1e6 for r in committed]
         return latencies, await notify_round_trip(asyncpg_dsn(url))
     finally:

@@ -21,7 +21,7 @@ from app.domain import scopes
 from app.domain.events import AppliedChange, ChangeRequest, normalize_request, set_op
 from app.logging import configure_logging
 from app.runtime import Runtime
-from app.scheduler.handlers import JobContext
+from app.services.job_handlers import JobContext
 from app.store import writer
 from bench.common import fresh_database, report, summary
 
@@ -75,7 +75,7 @@ async def main() -> None:
 
 async def _commit(a: Runtime, ops: list) -> tuple[int, int]:  # type: ignore[type-arg]
     request = ChangeRequest(ops=ops, actor="bench")
-    result = await writer.apply_change(a.engine, request, normalize_request(request)[0])
+    result = await writer.apply_change(a.db, request, normalize_request(request)[0])
     assert result.last_revision is not None
     return result.last_revision, time.perf_counter_ns()
 

@@ -22,8 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Config, normalize_database_url
 from app.runtime import Runtime
-from app.service import SettingsService
+from app.services import HistoryService, SettingsService, settings_with_history
 from app.store import migrations
+from app.store.database import Database
 from app.store.engine import asyncpg_dsn, make_engine
 
 
@@ -101,15 +102,31 @@ def config(db_url: str, tmp_path: Path) -> Config:
 
 
 @pytest.fixture
-async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(db_url, pool_size=20)
-    yield engine
-    await engine.dispose()
+async def db(db_url: str) -> AsyncIterator[Database]:
+    database = Database(db_url, pool_size=20)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture
-def service(engine: AsyncEngine) -> SettingsService:
-    return SettingsService(engine)
+def engine(db: Database) -> AsyncEngine:
+    return db.engine
+
+
+@pytest.fixture
+def services(db: Database) -> tuple[SettingsService, HistoryService]:
+    """The settings and history services over the test database, without a listener."""
+    return settings_with_history(db)
+
+
+@pytest.fixture
+def service(services: tuple[SettingsService, HistoryService]) -> SettingsService:
+    return services[0]
+
+
+@pytest.fixture
+def history(services: tuple[SettingsService, HistoryService]) -> HistoryService:
+    return services[1]
 
 
 @pytest.fixture

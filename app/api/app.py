@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from litestar import Litestar, Response
+from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -14,33 +16,20 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, errors, health, history, jobs, settings, snapshot, watch
-from app.api.auth import make_guard
+from app.api import bots, chat, compat, health, history, jobs, settings, snapshot, watch
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
+from app.http import problems
+from app.http.auth import make_guard
+from app.http.headers import security_headers
+from app.http.request_log import RequestLog
 from app.logging import configure_logging
 from app.runtime import Runtime
-from app.scheduler.service import JobsService
-from app.service import SettingsService
+from app.version import VERSION
 
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
                               exclude=["^/metrics", "^/healthz", "^/readyz"])
-
-
-# HTML pages (the OpenAPI UI, the operators' page) must not be framed or sniffed. The
-# operators' page sets a stricter policy of its own (app/web/render.py), kept here.
-_HTML_HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
-                 "Content-Security-Policy": "frame-ancestors 'none'"}
-
-
-async def _security_headers(response: Response[object]) -> Response[object]:
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # Static files (the page's CSS and JS) come as ASGI file responses, without media_type.
-    if (getattr(response, "media_type", None) or "").startswith("text/html"):
-        for name, value in _HTML_HEADERS.items():
-            response.headers.setdefault(name, value)
-    return response
 
 
 class MetricsController(PrometheusController):
@@ -52,7 +41,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     otherwise the app starts one from ``config`` in its lifespan and closes it after."""
     if config is None:  # a worker process started by `serve --workers`: configure it like the parent
         config = Config.from_env()
-        configure_logging(config.log_format, config.log_level)
+        configure_logging(config.log_format, config.log_level, sys.stdout)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -68,30 +57,34 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
             if own:
                 await app.state.runtime.close()
 
-    def provide_service(state: State) -> SettingsService:
-        return state.runtime.service  # type: ignore[no-any-return]
-
-    def provide_jobs(state: State) -> JobsService:
-        return state.runtime.jobs  # type: ignore[no-any-return]
+    def provider(name: str) -> Provide:
+        def provide(state: State) -> Any:
+            return getattr(state.runtime.services, name)
+        return Provide(provide, sync_to_thread=False)
 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
-    return Litestar(
+    application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
                         *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware],
-        dependencies={"service": Provide(provide_service, sync_to_thread=False),
-                      "jobs": Provide(provide_jobs, sync_to_thread=False)},
-        exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
+        # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
+        dependencies={"service": provider("settings"), **{name: provider(name) for name in
+                                                          ("history", "bots", "adoption", "jobs", "chat")}},
+        exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
-        after_request=_security_headers,
+        after_request=security_headers,
         cors_config=CORSConfig(allow_origins=list(config.cors_origins)) if config.cors_origins else None,
         lifespan=[lifespan],
         state=State({web.TOKENS: tokens}),  # the page's login checks a token against these
         template_config=web.TEMPLATES,
         on_startup=[document_problems],
         request_max_body_size=config.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="botsettings", version="0.1.0", path="/schema",
+        openapi_config=OpenAPIConfig(title="botsettings", version=VERSION, path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         debug=False,
+        logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own
     )
+    # Around the whole handler, not as route middleware, so 404s and 405s are logged too.
+    application.asgi_handler = RequestLog(application.asgi_handler)  # type: ignore[arg-type,assignment]
+    return application

@@ -8,22 +8,22 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.auth import require
-from app.api.common import actor_of, reason_of
-from app.api.settings import ChangeResponse, change_response
+from app.api.schemas import ChangeResponse, change_response
 from app.domain import scopes
 from app.domain.access import Action
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.history import point_of
-from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.records import BotSummary
+from app.domain.registry import REGISTRY, canonical_key
 from app.domain.resolution import Resolved, Snapshot
-from app.service import BotSummary, SettingsService
-from app.service_bots import BotProfile, bot_profile, create_bot, delete_bot
+from app.domain.values import parse_text
+from app.http.auth import require
+from app.http.deps import Bots, History, Service
+from app.http.request import actor_of, reason_of
+from app.services.bots import BotProfile
 
-Service = NamedDependency[SettingsService]
 OVERRIDE_PREFIX = "override."
 
 
@@ -97,19 +97,19 @@ def selected_keys(keys: str | None, available: Any) -> list[str] | None:
 
 @get("/v1/bots", summary="Known bots: bots.yaml ∪ bots with a database scope", tags=["bots"])
 async def list_bots(service: Service) -> BotList:
-    return BotList(bots=service.bots(), default_bot=service.resolver.bots_config.default_bot,
-                   revision=service.resolver.revision)
+    return BotList(bots=service.bots(), default_bot=service.default_bot,
+                   revision=service.revision)
 
 
 @get("/v1/bots/{slug:str}/effective", tags=["bots"],
      summary="Every key of a bot: value, source and revision; at a past point with ?as_of= or ?revision=")
-async def effective(request: Request[Any, Any, Any], service: Service, slug: FromPath[str],
+async def effective(request: Request[Any, Any, Any], service: Service, history: History, slug: FromPath[str],
                     keys: FromQuery[str | None] = None, as_of: FromQuery[str | None] = None,
                     revision: FromQuery[str | None] = None) -> Response[Effective]:
     overrides, warnings = overrides_from_query(request)
     point = point_of(revision, as_of)
     # In the past, only the database layers are versioned: bots.yaml and env are today's.
-    snap = service.snapshot(slug, overrides) if point is None else await service.snapshot_at(slug, point, overrides)
+    snap = service.snapshot(slug, overrides) if point is None else await history.snapshot_at(slug, point, overrides)
     if not overrides and point is None and keys is None and not warnings:
         body = _whole_bot(slug, snap)
     else:
@@ -123,13 +123,13 @@ async def effective(request: Request[Any, Any, Any], service: Service, slug: Fro
 
 
 @get("/v1/bots/{slug:str}", summary="A bot's resolved profile, each field with its source", tags=["bots"])
-async def get_bot(service: Service, slug: FromPath[str]) -> BotProfile:
-    return await bot_profile(service, slug)
+async def get_bot(bots: Bots, slug: FromPath[str]) -> BotProfile:
+    return await bots.bot_profile(slug)
 
 
 @post("/v1/bots", summary="Create a bot in the database: profile fields, and settings under 'settings'",
       tags=["bots"], status_code=201, opt={"scope_in_body": True})
-async def post_bot(request: Request[Any, Any, Any], service: Service,
+async def post_bot(request: Request[Any, Any, Any], bots: Bots,
                    data: JSONBody[dict[str, Any]]) -> Response[ChangeResponse]:
     body = dict(data)
     slug, settings, reason = body.pop("slug", None), body.pop("settings", None) or {}, body.pop("reason", None)
@@ -138,8 +138,8 @@ async def post_bot(request: Request[Any, Any, Any], service: Service,
     require(request, Action.WRITE, scopes.bot(slug))  # creating a bot is a change to its scope
     if not isinstance(settings, dict):
         raise ValidationFailed([FieldError(key="settings", message="'settings' must be an object of keys")])
-    result = await create_bot(service, slug, body, settings, actor=actor_of(request),
-                              reason=reason_of(request, reason if isinstance(reason, str) else None))
+    result = await bots.create_bot(slug, body, settings, actor=actor_of(request),
+                                   reason=reason_of(request, reason if isinstance(reason, str) else None))
     response = change_response(result)
     response.status_code = 201
     response.headers["Location"] = f"/v1/bots/{slug}"
@@ -148,9 +148,9 @@ async def post_bot(request: Request[Any, Any, Any], service: Service,
 
 @delete("/v1/bots/{slug:str}", status_code=200, tags=["bots"],
         summary="Clear a bot's database scope in one change (its history stays)")
-async def delete_bot_scope(request: Request[Any, Any, Any], service: Service,
+async def delete_bot_scope(request: Request[Any, Any, Any], bots: Bots,
                            slug: FromPath[str]) -> Response[ChangeResponse]:
-    return change_response(await delete_bot(service, slug, actor=actor_of(request), reason=reason_of(request)))
+    return change_response(await bots.delete_bot(slug, actor=actor_of(request), reason=reason_of(request)))
 
 
 HANDLERS = [list_bots, effective, get_bot, post_bot, delete_bot_scope]

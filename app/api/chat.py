@@ -14,20 +14,22 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from app.api.auth import require_read
 from app.config import Config
 from app.domain import scopes
+from app.http.auth import require_read
 from app.pipeline.gateway import Gateway
 from app.pipeline.prepare import Prepared, Provenance
-from app.pipeline.service import ChatService
 from app.runtime import Runtime
+from app.services.chat import ChatService
 
 
 class Chat:
     """What the chat handlers need, kept on app.state for the app's lifetime."""
 
     def __init__(self, config: Config, runtime: Runtime) -> None:
-        self.service = ChatService(runtime.service, config.allowed_models)
+        # The app's own configuration decides which models a request may pick (a test or an
+        # embedding may serve one runtime under several).
+        self.service = ChatService(runtime.services.settings, config.allowed_models)
         self.gateway = Gateway(config.upstream_url, config.upstream_api_key, config.upstream_timeout_seconds)
 
     async def close(self) -> None:

@@ -16,74 +16,34 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-import msgspec
-from litestar import Request, delete, post, put
-from litestar.di import NamedDependency
+from litestar import Request, Response, delete, get, post, put
 from litestar.params import FromQuery, JSONBody
 
-from app.api.auth import require, require_each, require_read
-from app.api.common import actor_of, reason_of
+from app.api.schemas import (
+    BatchBody,
+    CompatBatch,
+    CompatBatchItem,
+    CompatDelete,
+    CompatScope,
+    CompatSetting,
+    CompatWrite,
+)
 from app.domain import scopes
 from app.domain.access import Action
-from app.domain.errors import InvalidScope
+from app.domain.audit import PastState
+from app.domain.errors import BadRequest, InvalidScope
 from app.domain.events import ChangeResult
-from app.service import SettingsService
-from app.service_bots import BatchItem, batch_set
-
-Service = NamedDependency[SettingsService]
-
-
-class CompatSetting(msgspec.Struct, kw_only=True):
-    key: str
-    value: Any
-
-
-class CompatScope(msgspec.Struct, kw_only=True):
-    scope_type: str
-    scope_id: str | None
-    settings: list[CompatSetting]
-
-
-class CompatWrite(msgspec.Struct, kw_only=True, omit_defaults=True):
-    success: bool
-    scope_type: str
-    scope_id: str | None
-    key: str
-    value: Any = None
-    warnings: list[str] = []  # e.g. a legacy key name that was mapped
-
-
-class CompatDelete(msgspec.Struct, kw_only=True, omit_defaults=True):
-    success: bool
-    scope_type: str
-    scope_id: str | None
-    key: str
-    deleted: bool
-    warnings: list[str] = []
-
-
-class CompatBatchItem(msgspec.Struct, kw_only=True):
-    scope_type: str
-    scope_id: str | None
-    key: str
-    value: Any
-
-
-class CompatBatch(msgspec.Struct, kw_only=True, omit_defaults=True):
-    success: bool
-    applied_count: int
-    applied: list[CompatBatchItem]
-    changed_count: int = 0  # items whose value actually changed (the others were already so)
-    warnings: list[str] = []
-
-
-class BatchBody(msgspec.Struct, kw_only=True):
-    items: list[BatchItem]
+from app.domain.history import Point, point_of
+from app.http.auth import require, require_each, require_read
+from app.http.deps import Bots, History, Service
+from app.http.request import actor_of, reason_of
+from app.services.bots import BatchItem
+from app.services.settings import SettingsService
 
 
 async def compat_read(request: Request[Any, Any, Any], service: SettingsService, scope_type: str,
                       scope_id: str | None) -> CompatScope:
-    """GET /v1/settings?scope_type=…: served by the one /v1/settings handler (app/api/history.py)."""
+    """GET /v1/settings?scope_type=…: one scope in the platform's own shape."""
     scope = scopes.from_parts(scope_type, scope_id)
     require_read(request, scope)
     view = await service.scope_view(scope)
@@ -125,13 +85,31 @@ async def compat_delete(request: Request[Any, Any, Any], service: Service, scope
 
 @post("/v1/settings/batch", status_code=200, summary="Platform-compatible: set many keys, atomically",
       opt={"scope_in_body": True})
-async def compat_batch(request: Request[Any, Any, Any], service: Service, data: JSONBody[BatchBody]) -> CompatBatch:
+async def compat_batch(request: Request[Any, Any, Any], bots: Bots, data: JSONBody[BatchBody]) -> CompatBatch:
     require_each(request, Action.WRITE, _named_scopes(data.items))
-    result: ChangeResult = await batch_set(service, data.items, actor=actor_of(request), reason=reason_of(request))
+    result: ChangeResult = await bots.batch_set(data.items, actor=actor_of(request), reason=reason_of(request))
     applied = [CompatBatchItem(scope_type=given.scope_type, scope_id=given.scope_id, key=item.key, value=item.value)
                for given, item in zip(data.items, result.items, strict=True)]
     return CompatBatch(success=True, applied_count=len(applied), applied=applied,
                        changed_count=sum(1 for i in result.items if i.changed), warnings=result.warnings)
 
 
-HANDLERS = [compat_put, compat_delete, compat_batch]
+@get("/v1/settings", tags=["history"],
+     summary="Every scope's stored values, now or at ?revision= / ?as_of=; with ?scope_type= (and "
+             "scope_id) one scope in the platform's own shape")
+async def all_settings(request: Request[Any, Any, Any], service: Service, history: History,
+                       revision: FromQuery[str | None] = None,
+                       as_of: FromQuery[str | None] = None, scope_type: FromQuery[str | None] = None,
+                       scope_id: FromQuery[str | None] = None) -> Response[PastState | CompatScope]:
+    if scope_type is not None:
+        if revision is not None or as_of is not None:
+            raise BadRequest("the platform's shape (?scope_type=) reads the current values only; for a past "
+                             "point use /v1/settings/{scope}?revision= or ?as_of=")
+        return Response(await compat_read(request, service, scope_type, scope_id))
+    require_read(request, None)
+    point = point_of(revision, as_of) or Point(revision=await service.head())
+    state = await history.state_at(point)
+    return Response(state, headers={"X-Settings-Revision": str(state.revision)})
+
+
+HANDLERS = [compat_put, compat_delete, compat_batch, all_settings]

@@ -6,14 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, get, post
-from litestar.di import NamedDependency
+from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from app.api.auth import require, require_each, require_read
-from app.api.common import actor_of, reason_of
-from app.api.compat import CompatScope, compat_read
-from app.api.settings import ChangeResponse, change_response
+from app.api.schemas import ChangeResponse, change_response
 from app.domain.access import Action
 from app.domain.audit import (
     ChangeDetail,
@@ -21,17 +17,17 @@ from app.domain.audit import (
     DiffResult,
     EventFilter,
     HistoryPage,
-    PastState,
     RestoreResult,
     parse_change_id,
 )
 from app.domain.errors import BadRequest, FieldError
 from app.domain.events import Source
-from app.domain.history import DiffItem, Point, parse_point, parse_time, point_of
+from app.domain.history import DiffItem, Point, parse_point, parse_time
 from app.domain.scopes import Scope, parse_scope
-from app.service import SettingsService
+from app.http.auth import require, require_each, require_read
+from app.http.deps import History, Service
+from app.http.request import actor_of, reason_of
 
-Service = NamedDependency[SettingsService]
 # `scope` is a name Litestar reserves (the ASGI scope), and `from` is Python's.
 ScopeQuery = Annotated[str | None, QueryParameter(name="scope", description="global or bots/<slug>")]
 FromPoint = Annotated[str, QueryParameter(name="from", description="a revision, a timestamp or a span (24h)")]
@@ -88,7 +84,7 @@ def _scopes_of(detail: ChangeDetail) -> list[Scope]:
 
 
 @get("/v1/history", summary="Events, newest first, filtered; cursor pagination", tags=["history"])
-async def list_history(request: Request[Any, Any, Any], service: Service, scope_: ScopeQuery = None,
+async def list_history(request: Request[Any, Any, Any], history: History, scope_: ScopeQuery = None,
                        key: FromQuery[str | None] = None,
                        actor: FromQuery[str | None] = None, source: FromQuery[str | None] = None,
                        change: FromQuery[str | None] = None, since: FromQuery[str | None] = None,
@@ -96,41 +92,41 @@ async def list_history(request: Request[Any, Any, Any], service: Service, scope_
                        cursor: FromQuery[str | None] = None) -> HistoryPage:
     events = _filter(scope_, key, actor, source, since, until, change)
     require_read(request, events.scope)
-    return await service.history(events, limit, cursor)
+    return await history.history(events, limit, cursor)
 
 
 @get("/v1/changes", summary="Changes, newest first, filtered; cursor pagination", tags=["history"])
-async def list_changes(request: Request[Any, Any, Any], service: Service, scope_: ScopeQuery = None,
+async def list_changes(request: Request[Any, Any, Any], history: History, scope_: ScopeQuery = None,
                        key: FromQuery[str | None] = None,
                        actor: FromQuery[str | None] = None, source: FromQuery[str | None] = None,
                        since: FromQuery[str | None] = None, until: FromQuery[str | None] = None,
                        limit: FromQuery[int] = 50, cursor: FromQuery[str | None] = None) -> ChangesPage:
     events = _filter(scope_, key, actor, source, since, until)
     require_read(request, events.scope)
-    return await service.changes(events, limit, cursor)
+    return await history.changes(events, limit, cursor)
 
 
 @get("/v1/changes/{change_id:str}", summary="One change with its events", tags=["history"])
-async def get_change(request: Request[Any, Any, Any], service: Service, change_id: FromPath[str]) -> ChangeDetail:
-    detail = await service.change(change_id)
+async def get_change(request: Request[Any, Any, Any], history: History, change_id: FromPath[str]) -> ChangeDetail:
+    detail = await history.change(change_id)
     require_each(request, Action.READ, _scopes_of(detail))
     return detail
 
 
 @post("/v1/changes/{change_id:str}/revert", status_code=200, tags=["history"], opt={"scope_in_body": True},
       summary="Restore the values a change replaced (409 if a later change touched them, unless force)")
-async def revert_change(request: Request[Any, Any, Any], service: Service, change_id: FromPath[str],
+async def revert_change(request: Request[Any, Any, Any], history: History, change_id: FromPath[str],
                         data: JSONBody[RevertBody | None] = None) -> RestoreResponse:
     body = data or RevertBody()
     # A revert changes the scopes its change touched: each must be the caller's to change.
-    require_each(request, Action.READ if body.dry_run else Action.WRITE, _scopes_of(await service.change(change_id)))
-    return _restored(await service.revert(change_id, force=body.force, dry_run=body.dry_run, actor=actor_of(request),
+    require_each(request, Action.READ if body.dry_run else Action.WRITE, _scopes_of(await history.change(change_id)))
+    return _restored(await history.revert(change_id, force=body.force, dry_run=body.dry_run, actor=actor_of(request),
                                 reason=reason_of(request, body.reason)))
 
 
 @post("/v1/rollback", status_code=200, tags=["history"], opt={"scope_in_body": True},
       summary="Restore the state at a revision or time, as one new change (or a dry run)")
-async def rollback(request: Request[Any, Any, Any], service: Service, data: JSONBody[RollbackBody]) -> RestoreResponse:
+async def rollback(request: Request[Any, Any, Any], history: History, data: JSONBody[RollbackBody]) -> RestoreResponse:
     if (data.to.revision is None) == (data.to.time is None):
         raise BadRequest('"to" needs exactly one of {"revision": N} or {"time": "…"}',
                          [FieldError(key="to", code="invalid_point", message="give revision or time")])
@@ -143,7 +139,7 @@ async def rollback(request: Request[Any, Any, Any], service: Service, data: JSON
         require_read(request, target)
     else:
         require(request, Action.WRITE, target)
-    return _restored(await service.rollback(to, scope=target,
+    return _restored(await history.rollback(to, scope=target,
                                             keys=data.keys, dry_run=data.dry_run, actor=actor_of(request),
                                             reason=reason_of(request, data.reason)))
 
@@ -153,29 +149,12 @@ def _point(text: str, name: str) -> Point:
 
 
 @get("/v1/diff", summary="What differs between two points (revision or time)", tags=["history"])
-async def diff(request: Request[Any, Any, Any], service: Service, from_: FromPoint,
+async def diff(request: Request[Any, Any, Any], service: Service, history: History, from_: FromPoint,
                to: FromQuery[str | None] = None, scope_: ScopeQuery = None) -> DiffResult:
     target = parse_scope(scope_) if scope_ else None
     require_read(request, target)
     end = _point(to, "to") if to else Point(revision=await service.head())
-    return await service.diff(_point(from_, "from"), end, target)
+    return await history.diff(_point(from_, "from"), end, target)
 
 
-@get("/v1/settings", tags=["history"],
-     summary="Every scope's stored values, now or at ?revision= / ?as_of=; with ?scope_type= (and "
-             "scope_id) one scope in the platform's own shape (see app/api/compat.py)")
-async def all_settings(request: Request[Any, Any, Any], service: Service, revision: FromQuery[str | None] = None,
-                       as_of: FromQuery[str | None] = None, scope_type: FromQuery[str | None] = None,
-                       scope_id: FromQuery[str | None] = None) -> Response[PastState | CompatScope]:
-    if scope_type is not None:
-        if revision is not None or as_of is not None:
-            raise BadRequest("the platform's shape (?scope_type=) reads the current values only; for a past "
-                             "point use /v1/settings/{scope}?revision= or ?as_of=")
-        return Response(await compat_read(request, service, scope_type, scope_id))
-    require_read(request, None)
-    point = point_of(revision, as_of) or Point(revision=await service.head())
-    state = await service.state_at(point)
-    return Response(state, headers={"X-Settings-Revision": str(state.revision)})
-
-
-HANDLERS = [list_history, list_changes, get_change, revert_change, rollback, diff, all_settings]
+HANDLERS = [list_history, list_changes, get_change, revert_change, rollback, diff]

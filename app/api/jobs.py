@@ -9,15 +9,14 @@ from typing import Any
 
 import msgspec
 from litestar import Request, Response, delete, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.common import actor_of
 from app.domain import scopes
-from app.scheduler.service import JobsService, JobsView
-from app.store.scheduling import JobRun, ScheduledChange
-
-Jobs = NamedDependency[JobsService]
+from app.domain.jobs import JobRun
+from app.domain.scheduled import ScheduledChange
+from app.http.deps import Jobs
+from app.http.request import actor_of
+from app.services.jobs import JobsView
 
 
 class RunList(msgspec.Struct, kw_only=True):

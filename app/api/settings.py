@@ -2,78 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import msgspec
 from litestar import Request, Response, Router, delete, get, patch, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.common import actor_of, etag, if_match, reason_of
+from app.api.schemas import ChangeResponse, PutBody, ScopeSettings, StoredSetting, change_response
 from app.domain import scopes
 from app.domain.audit import PastState
-from app.domain.events import ChangeResult, ItemResult
 from app.domain.history import point_of
+from app.domain.records import KeyView
 from app.domain.scopes import Scope
-from app.service import KeyView, SettingsService
+from app.http.deps import History, Service
+from app.http.request import actor_of, etag, if_match, reason_of
 
-
-class StoredSetting(msgspec.Struct, kw_only=True):
-    value: Any
-    key_version: int
-    revision: int
-    updated_at: datetime
-    updated_by: str
-
-
-class ScopeSettings(msgspec.Struct, kw_only=True):
-    scope: str
-    revision: int  # of the scope's last event; also the ETag
-    head: int
-    settings: dict[str, StoredSetting]
-
-
-class ChangeResponse(msgspec.Struct, kw_only=True):
-    changed: bool
-    message: str
-    change_id: str | None
-    first_revision: int | None
-    last_revision: int | None
-    head: int
-    items: list[ItemResult]
-    warnings: list[str]
-
-
-class PutBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    value: Any
-    reason: str | None = None
-
-
-def change_response(result: ChangeResult) -> Response[ChangeResponse]:
-    if result.changed:
-        message = (f"applied change {result.change_id}: revisions {result.first_revision}…{result.last_revision}"
-                   if result.first_revision != result.last_revision
-                   else f"applied change {result.change_id} at revision {result.first_revision}")
-    else:
-        message = "nothing changed: the stored values already match; no event was appended"
-    body = ChangeResponse(changed=result.changed, message=message,
-                          change_id=str(result.change_id) if result.change_id else None,
-                          first_revision=result.first_revision, last_revision=result.last_revision,
-                          head=result.head, items=result.items, warnings=result.warnings)
-    return Response(body, headers={"X-Settings-Revision": str(result.head)})
-
-
-Service = NamedDependency[SettingsService]
 ScopeDep = NamedDependency[Scope]
 
 
 @get("/", summary="Stored values of a scope; at a past point with ?revision=N or ?as_of=TIME")
-async def read_scope(service: Service, target: ScopeDep, revision: FromQuery[str | None] = None,
+async def read_scope(service: Service, history: History, target: ScopeDep, revision: FromQuery[str | None] = None,
                      as_of: FromQuery[str | None] = None) -> Response[ScopeSettings | PastState]:
     if (point := point_of(revision, as_of)) is not None:
-        past = await service.state_at(point, target)
+        past = await history.state_at(point, target)
         return Response(past, headers={"X-Settings-Revision": str(past.revision)})
     view = await service.scope_view(target)
     body = ScopeSettings(scope=view.scope, revision=view.revision, head=view.head, settings={

@@ -5,27 +5,25 @@ after it and nothing is missed or applied twice."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, Response, get
-from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
-from litestar.params import FromQuery
+from litestar.params import Parameter
 
-from app.api.auth import principal_of, require_read
 from app.domain import scopes
 from app.domain.feed import Bootstrap
-from app.service import SettingsService
-
-Service = NamedDependency[SettingsService]
+from app.http.auth import principal_of, require_read
+from app.http.deps import Service
 
 
 @get("/v1/snapshot", summary="Effective settings of bots (?bots=a,b; default all) at one revision", tags=["watch"])
 async def snapshot(request: Request[Any, Any, Any], service: Service,
-                   bots: FromQuery[str | None] = None) -> Response[Bootstrap]:
+                   bot_list: Annotated[str | None, Parameter(query="bots")] = None) -> Response[Bootstrap]:
+    # (not a parameter named `bots`: that name is the bots service's dependency)
     chosen = None
-    if bots is not None:
-        chosen = [b.strip() for b in bots.split(",") if b.strip()]
+    if bot_list is not None:
+        chosen = [b.strip() for b in bot_list.split(",") if b.strip()]
         if not chosen:
             raise HTTPException(status_code=400, detail="bots is empty: name bots like ?bots=mira,nova, "
                                                         "or leave it out for every bot")

@@ -17,17 +17,16 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request, get
-from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
 from litestar.response import Stream
 
-from app.api.auth import principal_of
 from app.domain.events import AppliedChange
 from app.domain.feed import HEARTBEAT, change_message
-from app.service import SettingsService
+from app.http.auth import principal_of
+from app.http.deps import Service
+from app.services.settings import SettingsService
 
-Service = NamedDependency[SettingsService]
 HEARTBEAT_SECONDS = 15.0
 QUEUE_LIMIT = 1000
 Audience = frozenset[str] | None  # the bots a watcher may see; None: all

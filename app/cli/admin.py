@@ -10,15 +10,17 @@ import sys
 
 import click
 import msgspec
+import structlog
 
 from app.cli.output import emit_json, fail, run, show, table
 from app.config import Config, ConfigError, is_loopback, load_tokens
 from app.domain.environment import env_layer
 from app.domain.errors import BotSettingsError
+from app.domain.records import VerifyReport
 from app.logging import configure_logging
 from app.runtime import Runtime, load_bots_config
 from app.store import migrations
-from app.store.reader import VerifyReport
+from app.version import VERSION
 
 
 @click.command("serve")
@@ -49,7 +51,7 @@ def serve_cmd(host: str | None, port: int | None, workers: int, no_migrate: bool
     if no_migrate:
         overrides["migrate_on_start"] = False
     config = msgspec.structs.replace(config, **overrides)
-    configure_logging(config.log_format, config.log_level)
+    configure_logging(config.log_format, config.log_level, sys.stdout)  # the service's log goes to stdout
     try:  # refuse to start on a bad bots.yaml, LLM_BAWT_* value or tokens file, before binding
         load_bots_config(config)
         env_layer(config.llm_env)
@@ -61,12 +63,17 @@ def serve_cmd(host: str | None, port: int | None, workers: int, no_migrate: bool
              "every bot's settings. Set BOTSETTINGS_TOKENS_FILE (see `botsettings token create`), "
              "or bind 127.0.0.1.", 2)
     where = "DATABASE_URL" if config.database_url else f"embedded PostgreSQL in {config.data_dir}"
-    click.echo(f"botsettings on http://{config.host}:{config.port}/ ({where}, {workers} worker(s))", err=True)
+    structlog.get_logger("botsettings.serve").info(
+        "serve.starting", url=f"http://{config.host}:{config.port}/", database=where, workers=workers,
+        version=VERSION)
     # uvicorn shuts down gracefully on SIGTERM, then restores the previous handler and
     # re-raises the signal; with this handler that ends in exit 0, which process
     # supervisors read as a clean stop rather than death by signal.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    options = {"host": config.host, "port": config.port, "log_level": "warning", "access_log": False,
+    # uvicorn logs through the root handler (log_config=None keeps it from installing its
+    # own); its access log is off because app/http/request_log.py logs each request once.
+    options = {"host": config.host, "port": config.port, "log_config": None, "log_level": config.log_level,
+               "access_log": False,
                "lifespan": "on", "timeout_graceful_shutdown": 10}
     if workers == 1:
         uvicorn.run(create_app(config), **options)  # type: ignore[arg-type]

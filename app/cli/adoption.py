@@ -21,15 +21,7 @@ from app.cli.history import point_option
 from app.cli.output import default_actor, emit_json, run, show
 from app.domain.adoption import AdoptionPlan, Progress
 from app.domain.intake import env_names, parse_env_file
-from app.service_adoption import (
-    Outcome,
-    RenameOutcome,
-    bootstrap,
-    export_text,
-    import_text,
-    migrate,
-    rename_key,
-)
+from app.services.adoption import Outcome, RenameOutcome
 
 
 def common_write_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -90,9 +82,9 @@ def migrate_cmd(from_env: bool, env_file: Path | None, yaml_paths: tuple[Path, .
         env.update(env_names(os.environ))  # the process environment wins, as the platform's dotenv does
     documents = [(str(p), p.read_text(encoding="utf-8")) for p in yaml_paths]
     with progress_bar("planning") as progress:
-        outcome = run(lambda rt: migrate(rt.service, env=env, yaml_documents=documents, overwrite=overwrite,
-                                         dry_run=dry_run, actor=actor or default_actor(), reason=reason,
-                                         progress=progress))
+        outcome = run(lambda rt: rt.services.adoption.migrate(
+            env=env, yaml_documents=documents, overwrite=overwrite, dry_run=dry_run, actor=actor or default_actor(),
+            reason=reason, progress=progress))
     print_outcome(outcome, as_json)
 
 
@@ -104,8 +96,8 @@ def bootstrap_cmd(overwrite: bool, dry_run: bool, reason: str, actor: str | None
     from LLM_BAWT_* values over the registry defaults, every bot from its bots.yaml
     settings and profile (BOTSETTINGS_BOTS_YAML). ONE change, source `bootstrap`."""
     with progress_bar("planning") as progress:
-        outcome = run(lambda rt: bootstrap(rt.service, overwrite=overwrite, dry_run=dry_run,
-                                           actor=actor or default_actor(), reason=reason, progress=progress))
+        outcome = run(lambda rt: rt.services.adoption.bootstrap(
+            overwrite=overwrite, dry_run=dry_run, actor=actor or default_actor(), reason=reason, progress=progress))
     print_outcome(outcome, as_json)
 
 
@@ -120,7 +112,7 @@ def export_cmd(bot: str | None, global_: bool, as_of: str | None) -> None:
     if bot and global_:
         raise click.UsageError("give either --bot SLUG or --global, not both")
     at = point_option("as-of", as_of)
-    click.echo(run(lambda rt: export_text(rt.service, bot_slug=bot, only_global=global_, at=at)), nl=False)
+    click.echo(run(lambda rt: rt.services.adoption.export_text(bot_slug=bot, only_global=global_, at=at)), nl=False)
 
 
 @click.command("import")
@@ -132,8 +124,8 @@ def import_cmd(file: Any, dry_run: bool, reason: str, actor: str | None, as_json
     deleted. Scopes FILE does not name are left alone."""
     text, name = file.read(), file.name
     with progress_bar("planning") as progress:
-        outcome = run(lambda rt: import_text(rt.service, text, name, dry_run=dry_run, actor=actor or default_actor(),
-                                             reason=reason, progress=progress))
+        outcome = run(lambda rt: rt.services.adoption.import_text(
+            text, name, dry_run=dry_run, actor=actor or default_actor(), reason=reason, progress=progress))
     print_outcome(outcome, as_json)
 
 
@@ -146,8 +138,8 @@ def rename_key_cmd(old: str, new: str, overwrite: bool, dry_run: bool, reason: s
                    as_json: bool) -> None:
     """Move values stored under OLD to NEW in every scope, in ONE change. For registry
     renames: a value stored under a retired name is otherwise stored but never read."""
-    outcome: RenameOutcome = run(lambda rt: rename_key(rt.service, old, new, overwrite=overwrite, dry_run=dry_run,
-                                                       actor=actor or default_actor(), reason=reason))
+    outcome: RenameOutcome = run(lambda rt: rt.services.adoption.rename_key(
+        old, new, overwrite=overwrite, dry_run=dry_run, actor=actor or default_actor(), reason=reason))
     if as_json:
         emit_json(outcome)
         return

@@ -16,7 +16,6 @@ from app.cli.settings import print_change
 from app.domain.bot_document import parse_bot_document, plan_bot_edit, render_bot_document, render_diff
 from app.domain.bots_yaml import BotsYamlError
 from app.domain.errors import BotSettingsError
-from app.service_bots import bot_profile, edit_apply, edit_start
 
 
 @click.group("bot")
@@ -28,7 +27,7 @@ def bot_group() -> None:
 @click.argument("slug")
 def show_cmd(slug: str) -> None:
     """The bot's resolved profile, each field with where it comes from."""
-    profile = run(lambda rt: bot_profile(rt.service, slug))
+    profile = run(lambda rt: rt.services.bots.bot_profile(slug))
     table(["field", "value", "source"], [(k, show(v.value), v.source) for k, v in profile.profile.items()])
 
 
@@ -47,7 +46,7 @@ def edit_cmd(slug: str, yes: bool, reason: str, actor: str | None) -> None:
     (errors name the line, and you can re-open it), the differences are shown, and after
     you confirm they are applied as one change.
     """
-    start = run(lambda rt: edit_start(rt.service, slug))
+    start = run(lambda rt: rt.services.bots.edit_start(slug))
     text = render_bot_document(slug, start.head, start.values)
     while True:
         edited = click.edit(text, extension=".yaml", require_save=False)
@@ -73,7 +72,7 @@ def edit_cmd(slug: str, yes: bool, reason: str, actor: str | None) -> None:
                                      default=False):
         click.echo("cancelled: nothing written")
         sys.exit(1)
-    result = run(lambda rt: edit_apply(rt.service, slug, changes, start.revision, actor=actor or default_actor(),
+    result = run(lambda rt: rt.services.bots.edit_apply(slug, changes, start.revision, actor=actor or default_actor(),
                                        reason=reason))
     print_change(result, False)
 

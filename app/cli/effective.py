@@ -7,8 +7,9 @@ from typing import Any
 import click
 
 from app.cli.output import emit_json, run, show, table
-from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.registry import REGISTRY, canonical_key
 from app.domain.resolution import LayerReading, Snapshot
+from app.domain.values import parse_text
 from app.runtime import Runtime
 
 
@@ -63,7 +64,7 @@ def print_explain(key: str, target: str, revision: int, readings: list[LayerRead
 
 def explain(key: str, slug: str | None, as_json: bool) -> None:
     async def work(rt: Runtime) -> tuple[int, list[LayerReading]]:
-        return rt.resolver.revision, rt.service.explain(slug, key)
+        return rt.service.revision, rt.service.explain(slug, key)
     revision, readings = run(work)
     print_explain(canonical_key(key)[0], f"bots/{slug}" if slug else "global", revision, readings, as_json)
 

@@ -77,7 +77,7 @@ def history_cmd(bot: str | None, global_: bool, key: str | None, actor: str | No
     f = EventFilter(scope=optional_scope(bot, global_), key=key, actor=actor, source=source,
                     change_id=_change_id(change_id),
                     since=time_option("since", since), until=time_option("until", until))
-    page = run(lambda rt: rt.service.history(f, limit, cursor))
+    page = run(lambda rt: rt.services.history.history(f, limit, cursor))
     if as_json:
         emit_json(page)
         return
@@ -101,7 +101,7 @@ def changes_cmd(bot: str | None, global_: bool, actor: str | None, limit: int, c
                 as_json: bool) -> None:
     """List changes newest first (a change is one atomic write of one or more keys)."""
     f = EventFilter(scope=optional_scope(bot, global_), actor=actor)
-    page = run(lambda rt: rt.service.changes(f, limit, cursor))
+    page = run(lambda rt: rt.services.history.changes(f, limit, cursor))
     if as_json:
         emit_json(page)
         return
@@ -117,7 +117,7 @@ def changes_cmd(bot: str | None, global_: bool, actor: str | None, limit: int, c
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def change_cmd(change_id: str, as_json: bool) -> None:
     """Show one change and its events."""
-    detail = run(lambda rt: rt.service.change(change_id))
+    detail = run(lambda rt: rt.services.history.change(change_id))
     if as_json:
         emit_json(detail)
         return
@@ -146,7 +146,7 @@ def diff_cmd(start: str, end: str | None, bot: str | None, global_: bool, as_jso
 
     async def work(rt: Runtime) -> Any:
         assert p1 is not None
-        return await rt.service.diff(p1, p2 or Point(revision=await rt.service.head()), scope)
+        return await rt.services.history.diff(p1, p2 or Point(revision=await rt.service.head()), scope)
     result = run(work)
     if as_json:
         emit_json(result)
@@ -207,8 +207,8 @@ def rollback_cmd(to: str, bot: str | None, global_: bool, keys: tuple[str, ...],
     assert point is not None
 
     def plan(rt: Runtime, dry: bool) -> Any:
-        return rt.service.rollback(point, scope=scope, keys=list(keys) or None, dry_run=dry,
-                                   actor=actor or default_actor(), reason=reason)
+        return rt.services.history.rollback(point, scope=scope, keys=list(keys) or None, dry_run=dry,
+                                            actor=actor or default_actor(), reason=reason)
     _restore_cmd(plan, dry_run, yes, as_json)
 
 
@@ -225,7 +225,8 @@ def revert_cmd(change_id: str, force: bool, dry_run: bool, yes: bool, reason: st
     """Restore the values change CHANGE_ID replaced, as one new change. Refused (exit 4)
     if a later change touched any of its keys, unless --force."""
     def plan(rt: Runtime, dry: bool) -> Any:
-        return rt.service.revert(change_id, force=force, dry_run=dry, actor=actor or default_actor(), reason=reason)
+        return rt.services.history.revert(change_id, force=force, dry_run=dry, actor=actor or default_actor(),
+                                          reason=reason)
     _restore_cmd(plan, dry_run, yes, as_json)
 
 COMMANDS = [history_cmd, changes_cmd, change_cmd, diff_cmd, rollback_cmd, revert_cmd]

@@ -11,9 +11,11 @@ import click
 
 from app.cli.output import default_actor, emit_json, run, show, table
 from app.cli.scope_option import chosen_scope, scope_options
-from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.jobs import JobRun
+from app.domain.registry import REGISTRY, canonical_key
+from app.domain.scheduled import ScheduledChange
+from app.domain.values import parse_text
 from app.runtime import Runtime
-from app.store.scheduling import JobRun, ScheduledChange
 
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -8,7 +8,7 @@ from app.cli import admin, adoption, bot_editor, effective, history, jobs, prepa
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="botsettings")
+@click.version_option(package_name="botsettings", prog_name="botsettings")  # from the package metadata
 def cli() -> None:
     """botsettings: event-sourced settings for LLM chat bots.
 

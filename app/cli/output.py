@@ -18,11 +18,10 @@ from app.config import Config, ConfigError
 from app.domain.errors import BotSettingsError, Conflict, NotFound, TooLarge, Unavailable, ValidationFailed
 from app.logging import configure_logging
 from app.runtime import Runtime
-from app.store.errors import is_unavailable
 
 T = TypeVar("T")
 
-# Exit codes, documented in the README.
+# Exit codes, documented in docs/cli.md.
 EXIT_INVALID = 3
 EXIT_CONFLICT = 4
 EXIT_NOT_FOUND = 5
@@ -62,7 +61,7 @@ def run(work: Callable[[Runtime], Awaitable[T]], *, verbose: bool = False) -> T:
         report_error(exc)
         sys.exit(next((code for t, code in _EXIT.items() if isinstance(exc, t)), EXIT_INVALID))
     except Exception as exc:
-        if isinstance(exc, Unavailable) or is_unavailable(exc):
+        if isinstance(exc, Unavailable):
             fail(f"the database is unavailable ({exc}); nothing was written", EXIT_UNAVAILABLE)
         raise
 

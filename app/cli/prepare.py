@@ -8,7 +8,6 @@ import click
 
 from app.cli.output import emit_json, run, show, table
 from app.pipeline.prepare import Prepared
-from app.pipeline.service import ChatService
 from app.runtime import Runtime
 
 
@@ -27,7 +26,7 @@ def prepare_cmd(bot: str, source: Any, as_json: bool) -> None:
     body = source.read()
 
     async def work(rt: Runtime) -> Prepared:
-        return ChatService(rt.service, rt.config.allowed_models).prepare(body, bot=bot)
+        return rt.services.chat.prepare(body, bot=bot)
     prepared = run(work)
     if as_json:
         emit_json({"bot": prepared.bot, "revision": prepared.revision, "stale": prepared.stale,

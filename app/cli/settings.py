@@ -9,8 +9,9 @@ from app.cli.history import point_option
 from app.cli.output import default_actor, emit_json, run, show, table
 from app.cli.scope_option import chosen_scope, scope_options
 from app.domain.events import ChangeResult, Source
-from app.domain.registry import REGISTRY, canonical_key, parse_text
+from app.domain.registry import REGISTRY, canonical_key
 from app.domain.scopes import Scope
+from app.domain.values import parse_text
 from app.runtime import Runtime
 
 
@@ -40,7 +41,7 @@ def list_cmd(bot: str | None, global_: bool, as_of: str | None, as_json: bool) -
 def list_past(scope: Scope, as_of: str, as_json: bool) -> None:
     point = point_option("as-of", as_of)
     assert point is not None
-    past = run(lambda rt: rt.service.state_at(point, scope))
+    past = run(lambda rt: rt.services.history.state_at(point, scope))
     if as_json:
         emit_json(past)
         return

@@ -11,8 +11,9 @@ from typing import Any
 import msgspec
 
 from app.domain.errors import ValidationFailed
-from app.domain.registry import REGISTRY, Category, canonical_key, parse_text, validate_value
+from app.domain.registry import REGISTRY, Category, canonical_key
 from app.domain.scopes import ScopeType
+from app.domain.values import parse_text, validate_value
 
 
 class Reason(StrEnum):

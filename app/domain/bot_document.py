@@ -16,9 +16,10 @@ import msgspec
 
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.events import Op, Operation, delete_op, same_value, set_op
-from app.domain.registry import SettingDef, canonical_key, lookup_writable, validate_value
+from app.domain.registry import SettingDef, canonical_key, lookup_writable
 from app.domain.resolution import BOT_KEYS, Resolved
 from app.domain.scopes import bot
+from app.domain.values import validate_value
 from app.domain.yaml_text import dump, load_with_lines
 
 

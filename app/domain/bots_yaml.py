@@ -15,8 +15,9 @@ import yaml
 
 from app.domain.acceptance import Ignored, Reason, accept
 from app.domain.errors import BotSettingsError
-from app.domain.registry import REGISTRY, Category, canonical_key, validate_value
+from app.domain.registry import REGISTRY, Category, canonical_key
 from app.domain.scopes import SLUG_PATTERN, ScopeType
+from app.domain.values import validate_value
 
 # libyaml's safe loader when PyYAML has it: ten times faster on a 1,000-bot file.
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

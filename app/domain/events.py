@@ -15,8 +15,9 @@ from uuid import UUID
 import msgspec
 
 from app.domain.errors import Conflict, FieldError, TooLarge, ValidationFailed
-from app.domain.registry import REGISTRY, canonical_key, lookup_writable, validate_value
+from app.domain.registry import REGISTRY, canonical_key, lookup_writable
 from app.domain.scopes import Scope
+from app.domain.values import validate_value
 
 # One change may touch at most this many keys; a whole-platform import of
 # 1,000 bots × 40 keys fits, a runaway script does not.

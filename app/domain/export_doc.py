@@ -21,8 +21,8 @@ from typing import Any
 
 from app.domain.errors import FieldError, InvalidScope, ValidationFailed
 from app.domain.intake import Incoming
-from app.domain.registry import validate_items
 from app.domain.scopes import GLOBAL, Scope, bot
+from app.domain.values import validate_items
 from app.domain.yaml_text import dump, load_with_lines
 
 HEADER = ("# botsettings export: values stored in the database (inherited ones are not listed).\n"

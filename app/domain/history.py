@@ -16,8 +16,9 @@ import msgspec
 
 from app.domain.errors import BadRequest, Conflict, FieldError, ValidationFailed
 from app.domain.events import Event, Op, Operation, delete_op, same_value, set_op
-from app.domain.registry import lookup_writable, validate_value
+from app.domain.registry import lookup_writable
 from app.domain.scopes import Scope, parse_scope
+from app.domain.values import validate_value
 
 State = dict[Scope, dict[str, Any]]
 

@@ -102,3 +102,32 @@ def next_run_after_change(anchor: datetime, interval: timedelta, now: datetime) 
     (or after it was scheduled), as if the interval had always been this one; if that
     moment has passed, now."""
     return max(anchor + interval, now)
+
+
+class JobRun(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    job_id: str
+    job: str
+    bot: str | None
+    trigger: str  # schedule | manual
+    scheduled_for: datetime | None
+    started_at: datetime
+    finished_at: datetime | None
+    status: str  # running | succeeded | failed
+    attempts: int
+    error: str | None
+    handler: str
+    runner: str
+    settings_revision: int
+    parameters: dict[str, Any]
+
+
+# The leader publishes its schedule so every process (and the CLI) can show next runs.
+class ScheduleEntry(msgspec.Struct, frozen=True, kw_only=True):
+    job_id: str
+    next_run_at: datetime | None
+    interval_seconds: float
+    settings_revision: int
+    handler: str
+    leader: str
+    updated_at: datetime

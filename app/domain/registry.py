@@ -1,14 +1,12 @@
-"""The registry: every setting key, declared once, and the validation of values.
+"""The registry: every setting key, declared once — its type, bounds, default, the
+scopes it may be stored in, its legacy names — and the lookups by name and scope.
+The validation of values against a definition is in app/domain/values.py.
 
-Pure code: no I/O. Every write path, the environment layer, bots.yaml and request
-overrides validate through :func:`validate_value`, so a rule lives in one place.
+Pure code: no I/O.
 """
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterable
 from enum import StrEnum
 from typing import Any
 
@@ -201,7 +199,7 @@ _DEFS: list[SettingDef] = [
     _profile("name", S, SLUG_TITLE, "display name", min_length=1, max_length=255),
     _profile("description", S, "", "what the bot is for", max_length=4096),
     _profile("system_prompt", S, "", "the bot's system prompt", max_length=65536),
-    # Whether a chat request's own system message replaces this one (see README, "Chat gateway").
+    # Whether a chat request's own system message replaces this one (see docs/gateway.md).
     _profile("allow_request_system_prompt", B, False,
              "a chat request's own system message replaces the bot's system prompt (else it is dropped)"),
     _profile("requires_memory", B, True, "the bot uses long-term memory"),
@@ -255,140 +253,20 @@ def lookup_writable(key: str, scope: Scope) -> SettingDef:
     """The definition of a key that may be written in ``scope``, or ValidationFailed."""
     defn = REGISTRY.get(key) or ENV_ONLY_BY_VARIABLE.get(key)
     if defn is None:
-        raise _fail(key, "unknown_key", f"unknown setting '{key}'", scope)
+        raise refusal(key, "unknown_key", f"unknown setting '{key}'", scope)
     if not defn.writable:
         where = " or ".join(defn.env)
-        raise _fail(key, f"{defn.category.value}_key",
+        raise refusal(key, f"{defn.category.value}_key",
                     f"'{key}' is {'a secret' if defn.category is Category.SECRET else 'infrastructure'}"
                     f" and belongs in the environment ({where}), not in the settings store", scope)
     if scope.type not in defn.scopes:
         allowed = " and ".join(sorted(s.value for s in defn.scopes))
-        raise _fail(key, "scope_not_allowed",
+        raise refusal(key, "scope_not_allowed",
                     f"'{key}' cannot be set in the {scope.type.value} scope (allowed: {allowed})", scope)
     return defn
 
 
-def _fail(key: str, code: str, message: str, scope: Scope | None = None) -> ValidationFailed:
+def refusal(key: str, code: str, message: str, scope: Scope | None = None) -> ValidationFailed:
+    """A validation failure naming one key (and the scope, when there is one)."""
     return ValidationFailed([FieldError(key=key, code=code, message=message,
                                         scope=str(scope) if scope else None)])
-
-
-def validate_value(defn: SettingDef, value: Any) -> Any:
-    """Check ``value`` against the key's type and bounds; return it normalised.
-
-    Raises ValidationFailed naming the key. Normalising (int → float for float keys)
-    makes equal values compare equal, which the no-op rule for writes relies on.
-    """
-    def bad(message: str) -> ValidationFailed:
-        return _fail(defn.key, "invalid_value", f"'{defn.key}': {message}")
-
-    if value is None:
-        if defn.nullable:
-            return None
-        raise bad(f"null is not allowed (expected {defn.describe_type()}); delete the key to inherit")
-    kind = defn.kind
-    if kind is Kind.BOOL:
-        if not isinstance(value, bool):
-            raise bad(f"expected true or false, got {_show(value)}")
-    elif kind is Kind.INT:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer() and math.isfinite(value):
-                value = int(value)
-            else:
-                raise bad(f"expected an integer, got {_show(value)}")
-    elif kind is Kind.FLOAT:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise bad(f"expected a number, got {_show(value)}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise bad("expected a finite number")
-    elif kind in (Kind.STR, Kind.ENUM):
-        if not isinstance(value, str):
-            raise bad(f"expected a string, got {_show(value)}")
-        if kind is Kind.ENUM and value not in defn.choices:
-            raise bad(f"{value!r} is not one of {', '.join(defn.choices)}")
-        if defn.min_length is not None and len(value) < defn.min_length:
-            raise bad(f"must be at least {defn.min_length} character(s) long")
-        if defn.max_length is not None and len(value) > defn.max_length:
-            raise bad(f"is {len(value)} characters long; the limit is {defn.max_length}")
-    elif kind is Kind.STR_LIST and not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
-        raise bad(f"expected a list of strings, got {_show(value)}")
-    elif kind is Kind.JSON and not isinstance(value, dict):
-        raise bad(f"expected a JSON object, got {_show(value)}")
-    if kind in (Kind.INT, Kind.FLOAT) and _out_of_bounds(defn, value):
-        raise bad(f"{value} is out of bounds ({defn.describe_type()})")
-    if kind in (Kind.STR_LIST, Kind.JSON, Kind.STR):
-        size = len(msgspec.json.encode(value))
-        if size > MAX_VALUE_BYTES:
-            raise bad(f"value is {size} bytes encoded; the limit is {MAX_VALUE_BYTES}")
-    return value
-
-
-def _out_of_bounds(defn: SettingDef, value: float) -> bool:
-    if defn.minimum is not None and (value < defn.minimum or (defn.exclusive_minimum and value == defn.minimum)):
-        return True
-    return defn.maximum is not None and value > defn.maximum
-
-
-def _show(value: Any) -> str:
-    text = json.dumps(value, default=str)
-    kind = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list",
-            dict: "object"}.get(type(value), type(value).__name__)
-    return f"{kind} {text[:60]}{'…' if len(text) > 60 else ''}"
-
-
-def parse_text(defn: SettingDef, text: str) -> Any:
-    """Turn text from the environment or a command line into a value of the key's type.
-
-    JSON first (so `0.5`, `true`, `null`, `["a"]` work), then the plain string for
-    string keys. Bools also accept yes/no/on/off/1/0. The result is not yet validated.
-    """
-    stripped = text.strip()
-    if defn.kind is Kind.BOOL:
-        lowered = stripped.lower()
-        if lowered in ("true", "1", "yes", "on"):
-            return True
-        if lowered in ("false", "0", "no", "off"):
-            return False
-        return text
-    if defn.kind in (Kind.STR, Kind.ENUM):
-        if defn.nullable and stripped == "null":
-            return None
-        if stripped.startswith('"'):
-            try:
-                decoded = json.loads(stripped)
-            except ValueError:
-                return text
-            return decoded if isinstance(decoded, str) else text
-        return text
-    try:
-        return json.loads(stripped)
-    except ValueError:
-        return text
-
-
-def validate_items(items: Iterable[tuple[str, Any]], scope: Scope) -> tuple[dict[str, Any], list[str]]:
-    """Validate several key/value pairs for one scope, collecting every error.
-
-    Returns (normalised values by canonical key, warnings). A value of ``None`` for a
-    non-nullable key is not accepted here: deletes are expressed separately.
-    """
-    values: dict[str, Any] = {}
-    errors: list[FieldError] = []
-    warnings: list[str] = []
-    for name, value in items:
-        key, warning = canonical_key(name)
-        if warning:
-            warnings.append(warning)
-        if key in values:
-            errors.append(FieldError(key=key, code="duplicate_key", scope=str(scope),
-                                     message=f"'{key}' is given more than once"))
-            continue
-        try:
-            values[key] = validate_value(lookup_writable(key, scope), value)
-        except ValidationFailed as exc:
-            errors.extend(FieldError(key=e.key, code=e.code, message=e.message, scope=str(scope))
-                          for e in exc.errors)
-    if errors:
-        raise ValidationFailed(errors)
-    return values, warnings

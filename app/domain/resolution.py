@@ -14,8 +14,9 @@ from typing import Any
 import msgspec
 
 from app.domain.errors import FieldError, ValidationFailed
-from app.domain.registry import SettingDef, canonical_key, keys_for, lookup_writable, validate_value
+from app.domain.registry import SettingDef, canonical_key, keys_for, lookup_writable
 from app.domain.scopes import Scope, ScopeType
+from app.domain.values import validate_value
 
 
 class Layer(StrEnum):

@@ -6,11 +6,14 @@ registry, or the patch's meaning, may have changed in between).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from app.domain.errors import FieldError, ValidationFailed
+import msgspec
+
+from app.domain.errors import Conflict, FieldError, ValidationFailed
 from app.domain.events import ChangeRequest, Operation, Source, delete_op, normalize_request, set_op
 from app.domain.scopes import Scope
 
@@ -52,3 +55,25 @@ def validate(scope: Scope, patch: dict[str, Any], *, actor: str, reason: str, ap
     if errors:
         raise ValidationFailed(errors)
     return {op.key: (None if op.op == "delete" else op.value) for op in ops}
+
+
+class ScheduledChange(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    scope: str
+    patch: dict[str, Any]
+    reason: str
+    actor: str
+    apply_at: datetime
+    created_at: datetime
+    status: str
+    finished_at: datetime | None = None
+    delay_seconds: float | None = None
+    change_id: uuid.UUID | None = None
+    first_revision: int | None = None
+    last_revision: int | None = None
+    applied_by: str | None = None
+    error: str | None = None
+
+
+class AlreadySettled(Conflict):
+    """The scheduled change is no longer pending: applied, failed or cancelled by someone else."""

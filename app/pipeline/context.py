@@ -1,6 +1,6 @@
 """Context assembly: system prompt, history window with bridge, budget trimming.
 
-Pure. Decisions (also in README, "Chat gateway"):
+Pure. Decisions (also in docs/gateway.md):
 - System and developer messages of the request are the request's own system prompt.
   When the bot allows it (``allow_request_system_prompt``) they are kept where they
   are and the bot's prompt is not added; otherwise they are dropped and the bot's

@@ -1,7 +1,7 @@
 """The leader's scheduler: APScheduler 3 (AsyncIOScheduler) with one job per catalogue
 entry, kept in step with the settings.
 
-Every applied change reaches :meth:`JobScheduler.on_change` (a resolver subscriber)
+Every applied change reaches :meth:`JobScheduler.on_change` (a subscriber of the read model)
 in the same loop iteration, whatever made it — the API, a CLI in another process,
 a rollback — and the jobs are reconciled with the catalogue there and then: new
 bots get a job, removed ones lose it, a changed interval moves the next run.
@@ -20,33 +20,29 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain.events import AppliedChange
-from app.domain.jobs import INTERVAL_KEYS, next_run_after_change
-from app.scheduler.catalogue import JobCatalogue
-from app.scheduler.leader import LeaderElection
-from app.scheduler.runner import JobRunner
+from app.domain.jobs import INTERVAL_KEYS, ScheduleEntry, next_run_after_change
 from app.scheduler.scheduled_changes import ScheduledChangeApplier
-from app.store import scheduling
-from app.store.scheduling import ScheduleEntry
+from app.services.job_runner import JobRunner
+from app.services.jobs import JobsService
 
 log = structlog.get_logger("botsettings.scheduler")
 RECONCILE_SECONDS = 5.0  # a safety net: a reload of the whole state notifies no subscriber
 
 
 class JobScheduler:
-    def __init__(self, engine: AsyncEngine, dsn: str, catalogue: JobCatalogue, runner: JobRunner,
-                 applier: ScheduledChangeApplier, identity: str, *, check_seconds: float = 1.0) -> None:
-        self.engine = engine
-        self.catalogue = catalogue
+    def __init__(self, jobs: JobsService, runner: JobRunner, applier: ScheduledChangeApplier, identity: str, *,
+                 check_seconds: float = 1.0) -> None:
+        self.jobs = jobs
+        self.settings = jobs.settings
+        self.catalogue = jobs.catalogue
         self.runner = runner
         self.applier = applier
         self.identity = identity
         # Changes scheduled by other processes NOTIFY; the leader wakes its applier at once.
-        self.election = LeaderElection(dsn, identity, on_elected=self._lead, on_deposed=self._step_down,
-                                       check_seconds=check_seconds,
-                                       listen=(scheduling.SCHEDULED_CHANNEL, self.wake_applier))
+        self.election = jobs.leader_election(identity, on_elected=self._lead, on_deposed=self._step_down,
+                                             check_seconds=check_seconds, on_scheduled=self.wake_applier)
         self._aps: AsyncIOScheduler | None = None
         self._intervals: dict[str, float] = {}  # job id → seconds, as scheduled
         self._anchors: dict[str, datetime] = {}  # job id → last run (or when it was scheduled)
@@ -62,7 +58,7 @@ class JobScheduler:
         return self.election.is_leader and self._aps is not None
 
     async def start(self) -> None:
-        self._unsubscribe = self.catalogue.resolver.subscribe(self.on_change)
+        self._unsubscribe = self.settings.subscribe(self.on_change)
         await self.election.start()
 
     async def stop(self) -> None:
@@ -82,10 +78,7 @@ class JobScheduler:
 
     # -- leadership ------------------------------------------------------------------
     async def _lead(self) -> None:
-        async with self.engine.begin() as conn:
-            published = await scheduling.schedule(conn)
-            if abandoned := await scheduling.abandon_runs(conn, self.identity):
-                log.warning("job.runs_abandoned", runs=abandoned)
+        published = await self.jobs.take_over(self.identity)
         self._aps = AsyncIOScheduler(timezone=UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         self._aps.start()
@@ -114,7 +107,7 @@ class JobScheduler:
         appeared or disappeared. Other changes leave every job where it is."""
         if self._aps is None:
             return
-        bots = self.catalogue.resolver.known_bots()
+        bots = self.settings.known_bots()
         if INTERVAL_KEYS.intersection(change.keys) or bots != self._bots:
             self.reconcile()
 
@@ -125,7 +118,7 @@ class JobScheduler:
         if aps is None:
             return
         now = datetime.now(UTC)
-        self._bots = self.catalogue.resolver.known_bots()
+        self._bots = self.settings.known_bots()
         handlers = {spec.id: (spec, self.catalogue.handler(spec)) for spec in self.catalogue.jobs()}
         wanted = {job_id: spec for job_id, (spec, handler) in handlers.items() if handler is not None}
         for job_id, (_, handler) in handlers.items():
@@ -192,8 +185,7 @@ class JobScheduler:
                  "handler": self._handlers.get(job.id, "")}
                 for job in aps.get_jobs() if job.id in self._intervals]
             try:
-                async with self.engine.begin() as conn:
-                    await scheduling.publish_schedule(conn, entries)
+                await self.jobs.publish_schedule(entries)
             except Exception as exc:
                 log.warning("schedule.publish_failed", error=f"{type(exc).__name__}: {exc}")
                 await asyncio.sleep(1)

@@ -1,5 +1,5 @@
 """Reads for followers: the stored layers with the revision that wrote each value,
-and the head they belong to, in one snapshot (the bootstrap document is built from
+and the head they belong to, in the caller's snapshot (the bootstrap document is built from
 them; see app/domain/feed.py)."""
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ Layers = dict[Scope, dict[str, tuple[Any, int]]]
 
 
 async def stored_layers(conn: AsyncConnection, bots: list[str] | None) -> tuple[int, Layers]:
-    """The head and the projection at it — the global scope and ``bots`` (None: every bot)."""
-    await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+    """The head and the projection at it — the global scope and ``bots`` (None: every bot).
+    Run it in a snapshot unit of work (Database.snapshot), so both are of one state."""
     at = await head(conn)
     c = schema.current.c
     query = sa.select(c.scope_type, c.scope_id, c.key, c.value, c.revision)

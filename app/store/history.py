@@ -25,11 +25,6 @@ from app.store.reader import event_from_row
 _CHUNK = 20_000  # events read per round trip when replaying
 
 
-async def repeatable_read(conn: AsyncConnection) -> None:
-    """Every read after this sees one snapshot of the database (must open the transaction)."""
-    await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
-
-
 def _who_and_when(query: sa.Select[Any], table: sa.Table, f: EventFilter) -> sa.Select[Any]:
     """The filters events and changes share: actor, source and time range."""
     t = table.c

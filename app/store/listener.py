@@ -17,12 +17,11 @@ import time
 from typing import Any
 
 import asyncpg
-import sqlalchemy as sa
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.resolver import Resolver
+from app.domain.read_model import Resolver
 from app.store import reader
+from app.store.database import Database, begin_snapshot
 from app.store.errors import is_unavailable
 from app.store.schema import NOTIFY_CHANNEL
 
@@ -33,16 +32,17 @@ APPLICATION_NAME = "botsettings-listener"  # how operators (and tests) find the 
 RELOAD_THRESHOLD = 20_000
 
 
-async def catch_up(engine: AsyncEngine, resolver: Resolver) -> int:
+async def catch_up(db: Database, resolver: Resolver) -> int:
     """Apply what the log holds after ``resolver.revision``; returns events applied."""
-    async with engine.connect() as conn:
-        await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+    async with db.engine.connect() as conn:
+        await begin_snapshot(conn, read_only=True)
         head = await reader.head(conn)
         if head == resolver.revision:
             return 0
         if head - resolver.revision > RELOAD_THRESHOLD or head < resolver.revision:
-            # all_current sets its own isolation: use a fresh transaction for it.
+            # A reload reads the whole projection: in a fresh snapshot of its own.
             await conn.rollback()
+            await begin_snapshot(conn, read_only=True)
             at, state = await reader.all_current(conn)
             resolver.load(at, state)
             log.info("state.reloaded", revision=at)
@@ -53,10 +53,10 @@ async def catch_up(engine: AsyncEngine, resolver: Resolver) -> int:
 
 
 class Listener:
-    def __init__(self, engine: AsyncEngine, dsn: str, resolver: Resolver, *, poll_interval: float = 1.0,
+    def __init__(self, db: Database, resolver: Resolver, *, dsn: str | None = None, poll_interval: float = 1.0,
                  max_backoff: float = 5.0) -> None:
-        self.engine = engine
-        self.dsn = dsn
+        self.db = db
+        self.dsn = dsn or db.dsn
         self.resolver = resolver
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
@@ -83,7 +83,7 @@ class Listener:
     async def refresh(self) -> int:
         """Catch up now (one at a time); used after local writes for read-your-writes."""
         async with self._lock:
-            return await catch_up(self.engine, self.resolver)
+            return await catch_up(self.db, self.resolver)
 
     @property
     def connected(self) -> bool:

@@ -1,26 +1,17 @@
-"""Reads of the current state, the head, the log after a revision; verify and rebuild."""
+"""Reads of the current state, the head, the log after a revision; verify (a replay of
+the log compared with the projection)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.events import AppliedChange, Event, Op, Source
+from app.domain.records import Drift, StoredValue, VerifyReport
 from app.domain.scopes import Scope, ScopeType
 from app.store import schema
-
-
-class StoredValue(msgspec.Struct, frozen=True, kw_only=True):
-    key: str
-    value: Any
-    key_version: int
-    revision: int
-    updated_at: datetime
-    updated_by: str
 
 
 async def head(conn: AsyncConnection) -> int:
@@ -60,8 +51,7 @@ async def key_version(conn: AsyncConnection, scope: Scope, key: str) -> int:
 
 
 async def all_current(conn: AsyncConnection) -> tuple[int, dict[Scope, dict[str, Any]]]:
-    """The whole projection and the head it belongs to, read in one snapshot."""
-    await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+    """The whole projection and the head it belongs to (call in a snapshot unit of work)."""
     at = await head(conn)
     return at, await current_state(conn)
 
@@ -117,7 +107,7 @@ async def changes_between(conn: AsyncConnection, after: int, upto: int, limit: i
 
 # Replaying the log is "last event per key wins", which DISTINCT ON computes in one
 # pass over the (scope, key, revision) index; present keys are those whose last op is set.
-_REPLAY = """
+REPLAY = """
     SELECT DISTINCT ON (scope_type, scope_id, key)
            scope_type, scope_id, key, op, value, key_version, revision, recorded_at, actor
     FROM settings_events
@@ -125,26 +115,9 @@ _REPLAY = """
 """
 
 
-class Drift(msgspec.Struct, frozen=True, kw_only=True):
-    scope: str
-    key: str
-    problem: str  # missing | unexpected | value | version | revision
-    projection: Any = None
-    replay: Any = None
-
-
-class VerifyReport(msgspec.Struct, frozen=True, kw_only=True):
-    ok: bool
-    head: int
-    events: int
-    keys: int
-    drift: list[Drift]
-    log_problems: list[str]
-
-
 async def verify(conn: AsyncConnection) -> VerifyReport:
-    """Compare the projection with a replay of the log, and check the log itself."""
-    await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+    """Compare the projection with a replay of the log, and check the log itself (call
+    in a snapshot unit of work: every count and the replay must see one state)."""
     at = await head(conn)
     stats = (await conn.execute(sa.text(
         "SELECT count(*) AS n, coalesce(min(revision), 0) AS lo, coalesce(max(revision), 0) AS hi "
@@ -158,7 +131,7 @@ async def verify(conn: AsyncConnection) -> VerifyReport:
     if change_events != stats.n:
         problems.append(f"changes account for {change_events} events, the log holds {stats.n}")
     rows = await conn.execute(sa.text(f"""
-        WITH replay AS ({_REPLAY})
+        WITH replay AS ({REPLAY})
         SELECT coalesce(r.scope_type, c.scope_type) AS scope_type,
                coalesce(r.scope_id, c.scope_id) AS scope_id, coalesce(r.key, c.key) AS key,
                r.op, r.value AS r_value, r.key_version AS r_version, r.revision AS r_revision,
@@ -189,19 +162,3 @@ async def verify(conn: AsyncConnection) -> VerifyReport:
     keys = await conn.scalar(sa.text("SELECT count(*) FROM settings_current"))
     return VerifyReport(ok=not drift and not problems, head=at, events=stats.n, keys=keys,
                         drift=drift, log_problems=problems)
-
-
-async def rebuild(conn: AsyncConnection) -> int:
-    """Replace the projection with a replay of the log; returns the keys written.
-
-    Takes the head lock so no change commits half-way through the rebuild.
-    """
-    await conn.execute(sa.text("SELECT revision FROM settings_head WHERE id = 1 FOR UPDATE"))
-    await conn.execute(sa.text("DELETE FROM settings_current"))
-    result = await conn.execute(sa.text(f"""
-        INSERT INTO settings_current (scope_type, scope_id, key, value, key_version, revision,
-                                      updated_at, updated_by)
-        SELECT scope_type, scope_id, key, value, key_version, revision, recorded_at, actor
-        FROM ({_REPLAY}) r WHERE op = 'set'
-    """))
-    return result.rowcount

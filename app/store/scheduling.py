@@ -11,90 +11,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, UUID, distinct_on
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.errors import Conflict
 from app.domain.events import ChangeResult
+from app.domain.jobs import JobRun, ScheduleEntry
+from app.domain.scheduled import AlreadySettled, ScheduledChange
 from app.domain.scopes import Scope, ScopeType
-from app.store.schema import metadata
-
-_json = JSONB(none_as_null=True)
-SCHEDULED_CHANNEL = "botsettings_scheduled"  # NOTIFYed when a change is scheduled: wakes the leader
-
-job_runs = sa.Table(
-    "job_runs", metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("job_id", sa.Text, nullable=False),
-    sa.Column("job", sa.Text, nullable=False),
-    sa.Column("bot", sa.Text),
-    sa.Column("trigger", sa.Text, nullable=False),
-    sa.Column("scheduled_for", sa.DateTime(timezone=True)),
-    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("error", sa.Text),
-    sa.Column("handler", sa.Text, nullable=False),
-    sa.Column("runner", sa.Text, nullable=False),
-    sa.Column("settings_revision", sa.BigInteger, nullable=False),
-    sa.Column("parameters", _json, nullable=False),
-)
-
-job_schedule = sa.Table(
-    "job_schedule", metadata,
-    sa.Column("job_id", sa.Text, primary_key=True),
-    sa.Column("next_run_at", sa.DateTime(timezone=True)),
-    sa.Column("interval_seconds", sa.Float, nullable=False),
-    sa.Column("settings_revision", sa.BigInteger, nullable=False),
-    sa.Column("handler", sa.Text, nullable=False),
-    sa.Column("leader", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-scheduled_changes = sa.Table(
-    "scheduled_changes", metadata,
-    sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("scope_type", sa.Text, nullable=False),
-    sa.Column("scope_id", sa.Text, nullable=False),
-    sa.Column("patch", _json, nullable=False),
-    sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("apply_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("status", sa.Text, nullable=False),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("delay_seconds", sa.Float),
-    sa.Column("change_id", UUID(as_uuid=True)),
-    sa.Column("first_revision", sa.BigInteger),
-    sa.Column("last_revision", sa.BigInteger),
-    sa.Column("applied_by", sa.Text),
-    sa.Column("error", sa.Text),
-)
+from app.store.schema import SCHEDULED_CHANNEL, job_runs, job_schedule, scheduled_changes
 
 
 # -- job runs -----------------------------------------------------------------------
-class JobRun(msgspec.Struct, frozen=True, kw_only=True):
-    id: int
-    job_id: str
-    job: str
-    bot: str | None
-    trigger: str  # schedule | manual
-    scheduled_for: datetime | None
-    started_at: datetime
-    finished_at: datetime | None
-    status: str  # running | succeeded | failed
-    attempts: int
-    error: str | None
-    handler: str
-    runner: str
-    settings_revision: int
-    parameters: dict[str, Any]
-
-
 async def start_run(conn: AsyncConnection, *, job_id: str, job: str, bot: str | None, trigger: str,
                     scheduled_for: datetime | None, handler: str, runner: str, revision: int,
                     parameters: dict[str, Any]) -> JobRun:
@@ -135,16 +64,6 @@ async def last_runs(conn: AsyncConnection) -> dict[str, JobRun]:
 
 
 # -- the published schedule ----------------------------------------------------------
-class ScheduleEntry(msgspec.Struct, frozen=True, kw_only=True):
-    job_id: str
-    next_run_at: datetime | None
-    interval_seconds: float
-    settings_revision: int
-    handler: str
-    leader: str
-    updated_at: datetime
-
-
 async def publish_schedule(conn: AsyncConnection, entries: list[dict[str, Any]]) -> None:
     """Replace the published schedule with ``entries`` (the leader's jobs)."""
     ids = [e["job_id"] for e in entries]
@@ -167,24 +86,6 @@ async def now(conn: AsyncConnection) -> datetime:
 
 
 # -- scheduled changes ---------------------------------------------------------------
-class ScheduledChange(msgspec.Struct, frozen=True, kw_only=True):
-    id: uuid.UUID
-    scope: str
-    patch: dict[str, Any]
-    reason: str
-    actor: str
-    apply_at: datetime
-    created_at: datetime
-    status: str
-    finished_at: datetime | None = None
-    delay_seconds: float | None = None
-    change_id: uuid.UUID | None = None
-    first_revision: int | None = None
-    last_revision: int | None = None
-    applied_by: str | None = None
-    error: str | None = None
-
-
 def _scheduled(row: Any) -> ScheduledChange:
     data = dict(row._mapping)
     scope = Scope(ScopeType(data.pop("scope_type")), data.pop("scope_id"))
@@ -225,10 +126,6 @@ async def due_scheduled(conn: AsyncConnection, limit: int = 100) -> tuple[list[S
         "SELECT extract(epoch FROM min(apply_at) - clock_timestamp()) FROM scheduled_changes "
         "WHERE status = 'pending' AND apply_at > clock_timestamp()"))
     return due, float(wait) if wait is not None else None
-
-
-class AlreadySettled(Conflict):
-    """The scheduled change is no longer pending: applied, failed or cancelled by someone else."""
 
 
 async def claim_applied(conn: AsyncConnection, change_id: uuid.UUID, result: ChangeResult, applier: str) -> None:

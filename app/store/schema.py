@@ -69,4 +69,56 @@ snapshots = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
+# -- the scheduler (migration 0002) ----------------------------------------------------
+job_runs = sa.Table(
+    "job_runs", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("job_id", sa.Text, nullable=False),
+    sa.Column("job", sa.Text, nullable=False),
+    sa.Column("bot", sa.Text),
+    sa.Column("trigger", sa.Text, nullable=False),
+    sa.Column("scheduled_for", sa.DateTime(timezone=True)),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("handler", sa.Text, nullable=False),
+    sa.Column("runner", sa.Text, nullable=False),
+    sa.Column("settings_revision", sa.BigInteger, nullable=False),
+    sa.Column("parameters", _json, nullable=False),
+)
+
+job_schedule = sa.Table(
+    "job_schedule", metadata,
+    sa.Column("job_id", sa.Text, primary_key=True),
+    sa.Column("next_run_at", sa.DateTime(timezone=True)),
+    sa.Column("interval_seconds", sa.Float, nullable=False),
+    sa.Column("settings_revision", sa.BigInteger, nullable=False),
+    sa.Column("handler", sa.Text, nullable=False),
+    sa.Column("leader", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+scheduled_changes = sa.Table(
+    "scheduled_changes", metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("scope_type", sa.Text, nullable=False),
+    sa.Column("scope_id", sa.Text, nullable=False),
+    sa.Column("patch", _json, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("apply_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("delay_seconds", sa.Float),
+    sa.Column("change_id", UUID(as_uuid=True)),
+    sa.Column("first_revision", sa.BigInteger),
+    sa.Column("last_revision", sa.BigInteger),
+    sa.Column("applied_by", sa.Text),
+    sa.Column("error", sa.Text),
+)
+
 NOTIFY_CHANNEL = "botsettings_changes"
+SCHEDULED_CHANNEL = "botsettings_scheduled"  # NOTIFYed when a change is scheduled: wakes the leader

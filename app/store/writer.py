@@ -2,7 +2,7 @@
 
 lock head → read key states → check expectations → plan → append events →
 update projection → record change → advance head → NOTIFY, in one transaction
-(DESIGN.md invariants 1, 2, 5, 6). Writers serialise on the head row, so
+(invariants 1, 2, 5 and 6 of docs/architecture.md). Writers serialise on the head row, so
 revisions are gapless and follow commit order; readers never wait on it.
 """
 
@@ -15,7 +15,7 @@ from datetime import datetime
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.events import (
     ChangeRequest,
@@ -29,7 +29,8 @@ from app.domain.events import (
     plan_change,
 )
 from app.domain.scopes import Scope, ScopeType
-from app.store import schema
+from app.store import reader, schema
+from app.store.database import Database
 
 _LOCK_HEAD = sa.text("SELECT revision FROM settings_head WHERE id = 1 FOR UPDATE")
 
@@ -70,11 +71,11 @@ _FINISH = sa.text("""
 InTransaction = Callable[[AsyncConnection, ChangeResult], Awaitable[None]]
 
 
-async def apply_change(engine: AsyncEngine, request: ChangeRequest,
+async def apply_change(db: Database, request: ChangeRequest,
                        ops: list[Operation], in_transaction: InTransaction | None = None) -> ChangeResult:
-    """Apply already-validated ``ops`` as one change (see app/service.py)."""
-    async with engine.begin() as conn:
-        head = (await conn.execute(_LOCK_HEAD)).scalar_one()
+    """Apply already-validated ``ops`` as one change (see app/services/settings.py)."""
+    async with db.write() as conn:
+        head = await lock_head(conn)
         states, now = await _key_states(conn, [(op.scope, op.key) for op in ops])
         if request.expect.scope_revisions or request.expect.key_versions:
             scope_revisions = await scope_revisions_of(conn, list(request.expect.scope_revisions))
@@ -102,6 +103,12 @@ async def apply_change(engine: AsyncEngine, request: ChangeRequest,
         if in_transaction is not None:
             await in_transaction(conn, result)
     return result
+
+
+async def lock_head(conn: AsyncConnection) -> int:
+    """Take the head row's lock (writers serialise here) and return the head revision."""
+    revision: int = (await conn.execute(_LOCK_HEAD)).scalar_one()
+    return revision
 
 
 async def _key_states(conn: AsyncConnection, keys: list[tuple[Scope, str]]
@@ -174,3 +181,19 @@ def _items(ops: list[Operation], states: dict[tuple[Scope, str], KeyState],
                                     previous=before.value if before and before.present else None,
                                     key_version=before.version if before else 0))
     return items
+
+
+async def rebuild(conn: AsyncConnection) -> int:
+    """Replace the projection with a replay of the log; returns the keys written.
+
+    Takes the head lock so no change commits half-way through the rebuild.
+    """
+    await lock_head(conn)
+    await conn.execute(sa.text("DELETE FROM settings_current"))
+    result = await conn.execute(sa.text(f"""
+        INSERT INTO settings_current (scope_type, scope_id, key, value, key_version, revision,
+                                      updated_at, updated_by)
+        SELECT scope_type, scope_id, key, value, key_version, revision, recorded_at, actor
+        FROM ({reader.REPLAY}) r WHERE op = 'set'
+    """))
+    return result.rowcount

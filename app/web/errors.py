@@ -11,10 +11,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Template
 
-from app.api.errors import on_unexpected, status_of
 from app.domain.access import Unauthenticated
 from app.domain.errors import BotSettingsError, Unavailable
-from app.store.errors import is_unavailable
+from app.http.problems import on_unexpected, status_of
 from app.web.render import page
 
 log = structlog.get_logger("botsettings.web")
@@ -35,7 +34,7 @@ def on_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
 
 
 def on_unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, Unavailable) or is_unavailable(exc):
+    if isinstance(exc, Unavailable):
         log.warning("database.unavailable", path=request.url.path, error=type(exc).__name__)
         return _error_page(request, 503, "Database unavailable",
                            "The database cannot be reached right now; nothing was written. Try again shortly.", [])

@@ -9,22 +9,20 @@ from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Request, get, post
-from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.api.auth import require, require_each, require_read
 from app.domain.access import Action
 from app.domain.audit import AuditEvent, EventFilter
 from app.domain.events import Source
 from app.domain.history import Point, parse_revision
 from app.domain.registry import WRITABLE_KEYS
 from app.domain.scopes import Scope, parse_scope
-from app.service import SettingsService
+from app.http.auth import require, require_each, require_read
+from app.http.deps import History, Service
 from app.web.render import current_principal, may, page
 from app.web.views import SOURCE_TEXT
 
-Service = NamedDependency[SettingsService]
 PAGE_SIZE = 50
 
 
@@ -49,7 +47,7 @@ def _revision(text: str, name: str) -> int:
 
 
 @get("/history", name="web.history")
-async def history_page(request: Request[Any, Any, Any], service: Service,
+async def history_page(request: Request[Any, Any, Any], service: Service, history: History,
                        key: FromQuery[str | None] = None, actor: FromQuery[str | None] = None,
                        source: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None,
                        done: FromQuery[str | None] = None) -> Template:
@@ -63,14 +61,14 @@ async def history_page(request: Request[Any, Any, Any], service: Service,
     sources = [s.value for s in Source]
     chosen_source = source if source in sources else None
     events = EventFilter(scope=target, key=key or None, actor=actor or None, source=chosen_source)
-    history = await service.history(events, PAGE_SIZE, cursor)
+    found = await history.history(events, PAGE_SIZE, cursor)
     filters = {"in": where, "key": key, "actor": actor, "source": chosen_source}
-    older = ("/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": history.next_cursor})
-             if history.next_cursor else None)
-    return page(request, "history.html", events=history.events, filters=filters, older=older,
-                bots=service.resolver.known_bots(), keys=WRITABLE_KEYS, sources=sources,
+    older = ("/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": found.next_cursor})
+             if found.next_cursor else None)
+    return page(request, "history.html", events=found.events, filters=filters, older=older,
+                bots=service.known_bots(), keys=WRITABLE_KEYS, sources=sources,
                 text_diff=text_diff, can_roll_back=lambda e: may(principal, Action.WRITE, _target_of(e, target)),
-                rollback_scope=lambda e: str(_target_of(e, target)), done=done, revision=history.head)
+                rollback_scope=lambda e: str(_target_of(e, target)), done=done, revision=found.head)
 
 
 def _target_of(event: AuditEvent, filtered: Scope | None) -> Scope:
@@ -78,55 +76,57 @@ def _target_of(event: AuditEvent, filtered: Scope | None) -> Scope:
 
 
 @get("/history/{revision:str}", name="web.as_of")
-async def as_of_page(request: Request[Any, Any, Any], service: Service, revision: FromPath[str]) -> Template:
+async def as_of_page(request: Request[Any, Any, Any], service: Service, history: History,
+                     revision: FromPath[str]) -> Template:
     """The whole state at a revision: a bot's effective settings (``?in=bots/mira``), or
     the values stored in every scope."""
     at = _revision(revision, "revision")
     target = _scope_or_none(request.query_params.get("in"))
     require_read(request, target)
-    past = await service.state_at(Point(revision=at), target)
+    past = await history.state_at(Point(revision=at), target)
     effective = None
     if target is not None and not target.is_global:
-        effective = await service.snapshot_at(target.id, Point(revision=at))
+        effective = await history.snapshot_at(target.id, Point(revision=at))
     return page(request, "as_of.html", past=past, target=str(target) if target else None, effective=effective,
                 source_text=SOURCE_TEXT, can_roll_back=may(current_principal(request), Action.WRITE, target),
-                revision=service.resolver.revision)
+                revision=service.revision)
 
 
 @get("/rollback", name="web.rollback")
-async def rollback_page(request: Request[Any, Any, Any], service: Service, to: FromQuery[str]) -> Template:
+async def rollback_page(request: Request[Any, Any, Any], service: Service, history: History,
+                        to: FromQuery[str]) -> Template:
     """The dry run: what rolling back to ``to`` would change. Nothing is written here."""
     at = _revision(to, "to")
     target = _scope_or_none(request.query_params.get("in"))
     require_read(request, target)
-    plan = await service.rollback(Point(revision=at), scope=target, dry_run=True,
+    plan = await history.rollback(Point(revision=at), scope=target, dry_run=True,
                                   actor=current_principal(request).name)
     return page(request, "rollback.html", plan=plan, to=at, target=str(target) if target else None,
                 can_roll_back=may(current_principal(request), Action.WRITE, target),
-                revision=service.resolver.revision)
+                revision=service.revision)
 
 
 @post("/rollback", name="web.rollback_apply", opt={"scope_in_body": True})
-async def rollback_apply(request: Request[Any, Any, Any], service: Service) -> Redirect:
+async def rollback_apply(request: Request[Any, Any, Any], history: History) -> Redirect:
     form = await request.form()
     at = _revision(str(form.get("to", "")), "to")
     where = str(form.get("in", "")) or None
     target = _scope_or_none(where)
     principal = require(request, Action.WRITE, target)
-    result = await service.rollback(Point(revision=at), scope=target, actor=principal.name,
+    result = await history.rollback(Point(revision=at), scope=target, actor=principal.name,
                                     reason=str(form.get("reason", "")).strip())
     done = str(result.change.change_id) if result.change and result.change.change_id else "nothing"
     return Redirect("/history?" + urlencode({**({"in": where} if where else {}), "done": done}), status_code=303)
 
 
 @post("/changes/{change_id:str}/undo", name="web.undo", opt={"scope_in_body": True})
-async def undo_change(request: Request[Any, Any, Any], service: Service, change_id: FromPath[str]) -> Redirect:
+async def undo_change(request: Request[Any, Any, Any], history: History, change_id: FromPath[str]) -> Redirect:
     """Revert one change (the "Undo" after an edit); refused if a later change touched its keys."""
-    detail = await service.change(change_id)
+    detail = await history.change(change_id)
     touched = [parse_scope(s) for s in sorted({e.scope for e in detail.events})]
     require_each(request, Action.WRITE, touched)
     form = await request.form()
-    result = await service.revert(change_id, actor=current_principal(request).name,
+    result = await history.revert(change_id, actor=current_principal(request).name,
                                   reason=str(form.get("reason", "")).strip() or "undone from the page")
     back = str(form.get("back", ""))
     if not back.startswith("/") or back.startswith("//"):

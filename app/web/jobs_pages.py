@@ -6,14 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.di import NamedDependency
 from litestar.response import Template
 
-from app.scheduler.service import JobsService
+from app.http.deps import Jobs
 from app.web.render import page
 from app.web.views import SOURCE_TEXT
 
-Jobs = NamedDependency[JobsService]
 SCHEDULED_SHOWN = 100
 
 

@@ -1,7 +1,7 @@
 """Signing in to the page with an API token, and out again.
 
 The token is kept in an HttpOnly, SameSite=Strict cookie (Secure over https) that the
-app-wide guard (app/api/auth.py) accepts like a bearer header; the token's name is
+app-wide guard (app/http/auth.py) accepts like a bearer header; the token's name is
 the actor of every change made through the page."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from app.api.auth import COOKIE
 from app.domain.access import Unauthenticated, authenticate
+from app.http.auth import COOKIE
 from app.web.render import TOKENS, page
 
 log = structlog.get_logger("botsettings.web")

@@ -9,16 +9,17 @@ from typing import Any
 from litestar import Request
 from litestar.response import Template
 
-from app.api.auth import principal_of
 from app.domain.access import Action, Forbidden, Principal, authorize
-from app.domain.registry import Kind, SettingDef, parse_text
+from app.domain.registry import Kind, SettingDef
 from app.domain.scopes import Scope
+from app.domain.values import parse_text
+from app.http.auth import principal_of
 
 TOKENS = "tokens"  # key in app.state: the API tokens, or None when authentication is off
 
 # No inline scripts or styles anywhere: every page loads /static/app.css and /static/app.js.
 # same-origin (not no-referrer): a form post must carry this page's Origin header, which
-# the CSRF check in app/api/auth.py compares with the host.
+# the CSRF check in app/http/auth.py compares with the host.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; "
                                "frame-ancestors 'none'; object-src 'none'",

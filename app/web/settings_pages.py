@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from litestar import Request, get, post
-from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -21,11 +20,11 @@ from app.domain.events import ChangeResult, Source
 from app.domain.registry import REGISTRY, SettingDef
 from app.domain.resolution import BOT_KEYS, GLOBAL_KEYS
 from app.domain.scopes import Scope
-from app.service import SettingsService
+from app.http.deps import Service
+from app.services.settings import SettingsService
 from app.web.render import current_principal, may, page, read_field, show
 from app.web.views import SOURCE_TEXT, bot_groups, global_groups
 
-Service = NamedDependency[SettingsService]
 _BOT_KEYS = {d.key: d for d in BOT_KEYS}
 _GLOBAL_KEYS = {d.key: d for d in GLOBAL_KEYS}
 
@@ -34,7 +33,7 @@ _GLOBAL_KEYS = {d.key: d for d in GLOBAL_KEYS}
 async def bots_page(request: Request[Any, Any, Any], service: Service) -> Template:
     principal = current_principal(request)
     bots = [b for b in service.bots() if principal.bots is None or b.slug in principal.bots]
-    return page(request, "bots.html", bots=bots, revision=service.resolver.revision)
+    return page(request, "bots.html", bots=bots, revision=service.revision)
 
 
 def _notice(service: SettingsService, scope: Scope, saved: str | None, reset: str | None,
@@ -46,7 +45,7 @@ def _notice(service: SettingsService, scope: Scope, saved: str | None, reset: st
     key = saved or reset
     if key is None or key not in REGISTRY:
         return None
-    snap = service.snapshot(scope.id) if not scope.is_global else service.resolver.global_snapshot()
+    snap = service.snapshot(scope.id) if not scope.is_global else service.global_snapshot()
     if key not in snap.values:
         return None
     resolved = snap.values[key]
@@ -63,12 +62,12 @@ def _scope_page(request: Request[Any, Any, Any], service: SettingsService, scope
     if scope.is_global:
         return page(request, "global.html", status=status, groups=global_groups(service, errors),
                     can_edit=can_edit, notice=notice, errors=errors or {}, scope=str(scope),
-                    revision=service.resolver.revision, source_text=SOURCE_TEXT)
+                    revision=service.revision, source_text=SOURCE_TEXT)
     profile = service.snapshot(scope.id)
     return page(request, "bot.html", status=status, slug=scope.id, profile=profile,
                 groups=bot_groups(service, scope.id, errors), can_edit=can_edit, notice=notice,
-                errors=errors or {}, scope=str(scope), revision=service.resolver.revision,
-                source_text=SOURCE_TEXT, in_yaml=scope.id in service.resolver.bots_config.bots)
+                errors=errors or {}, scope=str(scope), revision=service.revision,
+                source_text=SOURCE_TEXT, in_yaml=service.in_yaml(scope.id))
 
 
 @get("/bots/{slug:str}", name="web.bot")

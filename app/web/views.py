@@ -10,7 +10,7 @@ import msgspec
 
 from app.domain.registry import SettingDef
 from app.domain.resolution import BOT_KEYS, GLOBAL_KEYS, Layer, LayerReading
-from app.service import SettingsService
+from app.services.settings import SettingsService
 
 BOT_KEY_NAMES = frozenset(d.key for d in BOT_KEYS)
 # The registry's areas, in the order an operator thinks about a bot.
@@ -75,8 +75,8 @@ def bot_groups(service: SettingsService, slug: str, errors: dict[str, tuple[str,
 
 
 def global_groups(service: SettingsService, errors: dict[str, tuple[str, str]] | None = None) -> list[Group]:
-    snap = service.resolver.global_snapshot()
-    bots = {slug: service.snapshot(slug) for slug in service.resolver.known_bots()}
+    snap = service.global_snapshot()
+    bots = {slug: service.snapshot(slug) for slug in service.known_bots()}
     rows = []
     for defn in GLOBAL_KEYS:
         readings = [r for r in service.explain(None, defn.key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+
 import asyncpg
 import pytest
 from httpx import AsyncClient
@@ -109,7 +111,7 @@ async def test_malformed_json_and_oversize_bodies_are_4xx(client: AsyncClient, r
 
 
 async def test_health_and_readiness(client: AsyncClient) -> None:
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    assert (await client.get("/healthz")).json() == {"status": "ok", "version": version("botsettings")}
     r = await client.get("/readyz")
     assert r.status_code == 200 and r.json()["schema"] == migrations.head_revision()
 

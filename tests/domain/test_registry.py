@@ -14,11 +14,9 @@ from app.domain.registry import (
     canonical_key,
     keys_for,
     lookup_writable,
-    parse_text,
-    validate_items,
-    validate_value,
 )
 from app.domain.scopes import ScopeType
+from app.domain.values import parse_text, validate_items, validate_value
 
 MIRA = scopes.bot("mira")
 

@@ -16,7 +16,7 @@ from app.domain import scopes
 from app.domain.export_doc import render_export
 from app.domain.registry import Kind, keys_for
 from app.domain.scopes import ScopeType
-from app.service import SettingsService
+from app.services import SettingsService
 from bench.process import BIN
 
 # A backend inside the import's write transaction: it has taken the head lock or

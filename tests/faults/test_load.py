@@ -22,13 +22,13 @@ async def test_mixed_load_has_no_error_and_loses_no_update(db_url: str, tmp_path
 
 async def test_the_checker_reports_an_acknowledged_write_missing_from_the_log(db_url: str) -> None:
     from app.domain import scopes
-    from app.service import SettingsService
-    from app.store.engine import make_engine
+    from app.services import SettingsService
+    from app.store.database import Database
     from bench.load import LoadResult
 
-    engine = make_engine(db_url)
-    await SettingsService(engine).set_value(scopes.bot("load00"), "system_prompt", "kept", actor="t")
-    await engine.dispose()
+    db = Database(db_url)
+    await SettingsService(db).set_value(scopes.bot("load00"), "system_prompt", "kept", actor="t")
+    await db.dispose()
     claimed = LoadResult(seconds=1, reads=[], writes=[], errors=[],
                          acknowledged=[("load00", "kept", 1), ("load01", "never written", 2)])
     problems = await lost_updates(db_url, claimed)

@@ -9,13 +9,13 @@ import time
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain import scopes
 from app.domain.errors import Conflict
 from app.domain.events import ChangeResult
 from app.domain.history import Point
-from app.service import SettingsService
+from app.services import settings_with_history
+from app.store.database import Database
 
 SCOPES = [scopes.GLOBAL, scopes.bot("mira"), scopes.bot("nova"), scopes.bot("spark")]
 VALUES: dict[str, Any] = {  # keys allowed in both scopes, and values valid for each
@@ -83,9 +83,9 @@ class Log:
                              "last": result.last_revision, "prior": prior})
 
 
-async def test_random_history_matches_an_independent_model(engine: AsyncEngine, raw: asyncpg.Connection) -> None:
+async def test_random_history_matches_an_independent_model(db: Database, raw: asyncpg.Connection) -> None:
     rng = random.Random(20261125)
-    service = SettingsService(engine, snapshot_every=40)  # snapshots mid-sequence, on both read paths
+    service, history = settings_with_history(db, snapshot_every=40)  # snapshots mid-sequence, on both read paths
     model = Log()
     kinds = {"patch": 0, "delete": 0, "rollback": 0, "revert": 0, "conflict": 0, "noop": 0}
     started = time.monotonic()
@@ -121,7 +121,7 @@ async def test_random_history_matches_an_independent_model(engine: AsyncEngine, 
             wanted = {(s, k): (k in past.get(s, {}), past.get(s, {}).get(k)) for s in names
                       for k in set(past.get(s, {})) | set(now.get(s, {})) if keys is None or k in keys}
             expected = model.expect(wanted)
-            restored = await service.rollback(Point(revision=target), scope=only, keys=keys, actor="model",
+            restored = await history.rollback(Point(revision=target), scope=only, keys=keys, actor="model",
                                               reason="model")
             assert len(restored.diff) == len(expected) and not restored.skipped
             result = restored.change
@@ -132,14 +132,14 @@ async def test_random_history_matches_an_independent_model(engine: AsyncEngine, 
             later = [k for k in change["prior"] if model.last_touch[k] > change["last"]]
             if later and not force:
                 try:
-                    await service.revert(str(change["id"]), actor="model")
+                    await history.revert(str(change["id"]), actor="model")
                 except Conflict as exc:
                     assert sorted((e.scope, e.key) for e in exc.errors) == sorted(later)
                     kinds["conflict"] += 1
                     continue
                 raise AssertionError("a revert over later changes was not refused")
             expected = model.expect(change["prior"])
-            result = (await service.revert(str(change["id"]), force=force, actor="model")).change
+            result = (await history.revert(str(change["id"]), force=force, actor="model")).change
             kinds["revert"] += 1
         if not expected:
             kinds["noop"] += 1
@@ -151,9 +151,9 @@ async def test_random_history_matches_an_independent_model(engine: AsyncEngine, 
 
     # Point-in-time reads equal the model, by revision (every scope, and each scope) ...
     for revision in [*sorted(rng.sample(range(model.head + 1), 40)), 0, model.head]:
-        assert (await service.state_at(Point(revision=revision))).scopes == model.states[revision], revision
+        assert (await history.state_at(Point(revision=revision))).scopes == model.states[revision], revision
         for scope in SCOPES:
-            past = await service.state_at(Point(revision=revision), scope)
+            past = await history.state_at(Point(revision=revision), scope)
             assert past.scopes[str(scope)] == model.states[revision].get(str(scope), {}), (revision, scope)
     # ... and by time: a change's commit time reads as its last revision, and so does
     # any instant before the next change commits.
@@ -162,9 +162,9 @@ async def test_random_history_matches_an_independent_model(engine: AsyncEngine, 
     ordered = sorted(times)
     for i in rng.sample(range(len(ordered) - 1), 25):
         last, after = ordered[i], times[ordered[i + 1]]
-        assert (await service.state_at(Point(time=times[last]))).scopes == model.states[last]
+        assert (await history.state_at(Point(time=times[last]))).scopes == model.states[last]
         between = times[last] + (after - times[last]) / 2
-        assert (await service.state_at(Point(time=between), SCOPES[1])).revision == last
+        assert (await history.state_at(Point(time=between), SCOPES[1])).revision == last
 
     # The log still holds every original event, untouched.
     rows = await raw.fetch("SELECT revision, scope_type, scope_id, key, op, value::text FROM settings_events "
@@ -175,7 +175,7 @@ async def test_random_history_matches_an_independent_model(engine: AsyncEngine, 
 
     # Rolling back to each sampled point yields the model's state of that point.
     for target in rng.sample(range(model.head + 1), 8):
-        await service.rollback(Point(revision=target), actor="model")
-        assert (await service.state_at(Point(revision=await service.head()))).scopes == model.states[target]
+        await history.rollback(Point(revision=target), actor="model")
+        assert (await history.state_at(Point(revision=await service.head()))).scopes == model.states[target]
     assert (await service.verify()).ok
     assert time.monotonic() - started < 60

@@ -15,7 +15,8 @@ from app.config import Config
 from app.domain import scopes
 from app.domain.access import Role, new_secret, token_line
 from app.runtime import Runtime
-from tests.support.served import read_events, served
+from tests.support.server import served
+from tests.support.sse import read_events
 
 SECRETS = {"admin": new_secret(), "mira-only": new_secret()}
 

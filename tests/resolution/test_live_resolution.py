@@ -14,8 +14,9 @@ import pytest
 from app.domain import scopes
 from app.domain.errors import NotFound, ValidationFailed
 from app.domain.resolution import Layer
-from app.service import SettingsService
+from app.services import SettingsService
 from app.store import reader
+from app.store.database import Database
 from app.store.listener import APPLICATION_NAME, Listener
 from bench.process import service_process
 from tests.resolution.conftest import MakeRuntime
@@ -81,7 +82,7 @@ async def test_unknown_bots_are_errors_and_bad_overrides_are_refused(make_runtim
 
 
 async def test_a_killed_listen_connection_reconnects_and_misses_nothing(
-        make_runtime: MakeRuntime, service: SettingsService, raw: asyncpg.Connection) -> None:
+        make_runtime: MakeRuntime, service: SettingsService, db: Database, raw: asyncpg.Connection) -> None:
     follower = await make_runtime(listener_poll_seconds=0.05)
     writes = 0
 
@@ -100,7 +101,7 @@ async def test_a_killed_listen_connection_reconnects_and_misses_nothing(
     await asyncio.gather(writer(), killer())
     head = await raw.fetchval("SELECT revision FROM settings_head")
     await until(lambda: follower.resolver.revision == head)
-    async with service.engine.connect() as conn:
+    async with db.snapshot() as conn:
         _, state = await reader.all_current(conn)
     for scope, values in state.items():
         assert dict(follower.resolver.stored(scope)) == values
@@ -142,7 +143,7 @@ async def test_without_a_listen_connection_state_is_polled_and_marked_stale(
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     dead_dsn = f"postgresql://postgres@127.0.0.1:{closed.getsockname()[1]}/nowhere"
-    listener = Listener(rt.engine, dead_dsn, rt.resolver, poll_interval=0.05, max_backoff=0.2)
+    listener = Listener(rt.db, rt.resolver, dsn=dead_dsn, poll_interval=0.05, max_backoff=0.2)
     await listener.start()
     try:
         await until(lambda: rt.resolver.stale)

@@ -15,7 +15,7 @@ import pytest
 
 from app.config import Config
 from app.runtime import Runtime
-from app.scheduler.handlers import JobContext
+from app.services.job_handlers import JobContext
 
 BOTS_YAML = """
 bots:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import uvicorn
 
-from app.scheduler.handlers import ENTRY_POINT_GROUP, Handlers
+from app.services.job_handlers import ENTRY_POINT_GROUP, Handlers
 from tests.scheduler.conftest import MakeRuntime
 
 MIRA = "history_summarization:mira"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncpg
 from prometheus_client import REGISTRY
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.domain import scopes
-from app.service import SettingsService
+from app.services import settings_with_history
+from app.store.database import Database
 from tests.scheduler.conftest import MakeRuntime
 
 
@@ -33,10 +33,10 @@ async def test_the_projection_check_reports_drift_as_a_failed_run_and_a_metric(
 
 
 async def test_the_snapshot_job_writes_the_snapshot_a_crashed_writer_left_due(
-        make_runtime: MakeRuntime, engine: AsyncEngine, raw: asyncpg.Connection) -> None:
+        make_runtime: MakeRuntime, db: Database, raw: asyncpg.Connection) -> None:
     rt = await make_runtime(schedule=False, snapshot_every=3)
     # Another process (snapshots off, as if it stopped right after its change) writes 4 events.
-    other = SettingsService(engine, snapshot_every=0)
+    other, _ = settings_with_history(db, snapshot_every=0)
     await other.patch(scopes.bot("mira"), {"temperature": 0.5, "top_p": 0.5, "memory_n_results": 3,
                                            "history_bridge_messages": 5}, actor="t")
     assert await raw.fetchval("SELECT count(*) FROM settings_snapshots") == 0

@@ -8,7 +8,7 @@ import time
 import asyncpg
 
 from app.domain.scopes import GLOBAL
-from app.scheduler.leader import LEADER_LOCK
+from app.store.leadership import LEADER_LOCK
 from tests.scheduler.conftest import MakeRuntime, Recorder, eventually, leader_of
 
 

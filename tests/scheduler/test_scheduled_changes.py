@@ -65,7 +65,7 @@ async def test_two_appliers_at_once_apply_a_change_exactly_once(make_runtime: Ma
                                               reason=f"round {round_}", actor="t")
         await asyncio.sleep(0.06)
         due = await a.jobs.scheduled_change(change.id)
-        outcomes = await asyncio.gather(*(ScheduledChangeApplier(rt.service, f"applier-{n}").apply(due)
+        outcomes = await asyncio.gather(*(ScheduledChangeApplier(rt.jobs, f"applier-{n}").apply(due)
                                           for n, rt in enumerate((a, b, a, b))))
         assert sorted(outcomes) == [False, False, False, True]
         applied = await a.jobs.scheduled_change(change.id)
@@ -74,7 +74,7 @@ async def test_two_appliers_at_once_apply_a_change_exactly_once(make_runtime: Ma
     # A late second applier, holding the change as it was when due, after an operator
     # has moved the value on: it must not put the scheduled value back.
     await a.service.set_value(MIRA, "memory_n_results", 42, actor="operator")
-    assert await ScheduledChangeApplier(b.service, "late").apply(due) is False
+    assert await ScheduledChangeApplier(b.jobs, "late").apply(due) is False
     await b.service.refresh()
     assert b.service.snapshot("mira")["memory_n_results"] == 42
     assert [e["value"] for e in await _events(raw)] == ["1", "2", "3", "4", "5", "42"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncpg
 from httpx import AsyncClient
 
-from app.api.auth import COOKIE
+from app.http.auth import COOKIE
 from tests.security.tokens import SECRETS
 
 pytest_plugins = ["tests.api.conftest"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.domain.events import ItemResult, Op
-from app.service import LOGGED_KEYS, _logged_keys
+from app.services.settings import LOGGED_KEYS, _logged_keys
 
 
 def _items(n: int) -> list[ItemResult]:

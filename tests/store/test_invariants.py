@@ -1,4 +1,4 @@
-"""DESIGN.md's invariants, each checked against a real PostgreSQL."""
+"""The invariants of the change transaction (docs/architecture.md), each checked against a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from app.domain import scopes
 from app.domain.errors import Conflict, ValidationFailed
 from app.domain.events import ChangeRequest, ChangeResult, Expectations, Source, delete_op, set_op
-from app.service import SettingsService
+from app.services import SettingsService
 from app.store import schema
 
 MIRA, NOVA, GLOBAL = scopes.bot("mira"), scopes.bot("nova"), scopes.GLOBAL
@@ -72,10 +72,10 @@ async def test_the_log_refuses_update_delete_and_truncate(service: SettingsServi
 
 
 async def test_a_change_cancelled_mid_transaction_leaves_no_trace(
-        service: SettingsService, raw: asyncpg.Connection) -> None:
+        service: SettingsService, raw: asyncpg.Connection, db_url: str) -> None:
     await service.set_value(MIRA, "temperature", 0.5, actor="t")
     # Hold the projection so the writer blocks after it has appended its events.
-    blocker = await asyncpg.connect(service_dsn(service))
+    blocker = await asyncpg.connect(service_dsn(db_url))
     tx = blocker.transaction()
     await tx.start()
     await blocker.execute("LOCK TABLE settings_current IN EXCLUSIVE MODE")
@@ -102,10 +102,10 @@ async def test_a_change_cancelled_mid_transaction_leaves_no_trace(
     assert result.first_revision == 2
 
 
-def service_dsn(service: SettingsService) -> str:
+def service_dsn(db_url: str) -> str:
     from app.store.engine import asyncpg_dsn
 
-    return asyncpg_dsn(service.engine.url.render_as_string(hide_password=False))
+    return asyncpg_dsn(db_url)
 
 
 async def test_the_projection_equals_a_replay_and_rebuild_repairs_drift(

@@ -26,7 +26,7 @@ from botsettings_client import (
 )
 
 from app.domain import scopes
-from app.service import SettingsService
+from app.services.settings import SettingsService
 from bench.process import free_port
 from tests.support.proxy import Relay
 from tests.support.serve import start_serve, stop

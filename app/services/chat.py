@@ -1,4 +1,5 @@
-"""The pipeline's entry point for the API and the CLI: body → snapshot → prepared request.
+"""ChatService: the chat pipeline's entry point for the API and the CLI: body →
+snapshot → prepared request.
 
 One snapshot per request, taken once, here; everything after reads only from it.
 """
@@ -13,10 +14,13 @@ from app.domain.errors import FieldError, ValidationFailed
 from app.pipeline.prepare import Prepared, prepare
 from app.pipeline.request import decode_body, parse_request
 from app.pipeline.tokens import DEFAULT_COUNTER, TokenCounter
-from app.service import SettingsService
+from app.services.settings import SettingsService
 
 
 class ChatService:
+    """Owns: turning a chat request into the upstream request for one bot, from one
+    snapshot of its settings (prepare); the gateway forwards what this prepares."""
+
     def __init__(self, settings: SettingsService, allowed_models: Set[str] = frozenset(),
                  counter: TokenCounter = DEFAULT_COUNTER) -> None:
         self.settings = settings

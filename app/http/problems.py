@@ -19,7 +19,6 @@ from app.domain.errors import (
     ValidationFailed,
 )
 from app.pipeline.errors import UpstreamError, UpstreamNotConfigured, UpstreamTimeout
-from app.store.errors import is_unavailable
 
 log = structlog.get_logger("botsettings.api")
 PROBLEM = "application/problem+json"
@@ -79,7 +78,7 @@ def on_upstream_error(request: Request[Any, Any, Any], exc: UpstreamError) -> Re
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    if isinstance(exc, Unavailable) or is_unavailable(exc):
+    if isinstance(exc, Unavailable):
         log.warning("database.unavailable", path=request.url.path, error=type(exc).__name__)
         return problem(503, "Service unavailable", "the database is unavailable; nothing was written, retry later",
                        headers={"Retry-After": "1"})

@@ -1,10 +1,10 @@
 """Housekeeping jobs of the service itself.
 
 The settings snapshot writes a whole-state snapshot when the head has moved far
-enough past the last one (SettingsService.snapshot_if_due): every change that
+enough past the last one (HistoryService.snapshot_if_due): every change that
 crosses the threshold already tries, so this is the backstop for a process that
 crashed right after such a change. The projection check replays the log and compares it with the projection
-(DESIGN.md invariant 4). Drift is logged (``projection.drift``), counted in the
+(invariant 4 of docs/architecture.md). Drift is logged (``projection.drift``), counted in the
 ``botsettings_projection_drift`` gauge, and fails the run, so /v1/jobs shows it as
 the job's last run with the drift in its error.
 """
@@ -14,9 +14,10 @@ from __future__ import annotations
 import structlog
 
 from app import metrics
-from app.scheduler.catalogue import Housekeeping
-from app.scheduler.handlers import JobFailed
-from app.service import SettingsService
+from app.services.history import HistoryService
+from app.services.job_catalogue import Housekeeping
+from app.services.job_handlers import JobFailed
+from app.services.settings import SettingsService
 
 log = structlog.get_logger("botsettings.housekeeping")
 PROJECTION_CHECK = "projection_check"
@@ -40,7 +41,7 @@ def projection_check(service: SettingsService, interval_minutes: float) -> House
     return Housekeeping(name=PROJECTION_CHECK, interval_minutes=interval_minutes, action=check)
 
 
-def settings_snapshot(service: SettingsService, interval_minutes: float = SNAPSHOT_CHECK_MINUTES) -> Housekeeping:
+def settings_snapshot(service: HistoryService, interval_minutes: float = SNAPSHOT_CHECK_MINUTES) -> Housekeeping:
     async def snapshot() -> None:
         revision = await service.snapshot_if_due()
         if revision is not None:

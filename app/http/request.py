@@ -7,11 +7,11 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import HTTPException
 
-from app.api.auth import principal_of
+from app.http.auth import principal_of
 
 
 def actor_of(request: Request[Any, Any, Any]) -> str:
-    """The token's name; without tokens, whatever the caller says (X-Actor), see app/api/auth.py."""
+    """The token's name; without tokens, whatever the caller says (X-Actor), see app/http/auth.py."""
     return principal_of(request).name
 
 

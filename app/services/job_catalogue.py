@@ -10,8 +10,8 @@ import msgspec
 
 from app.domain import jobs as domain
 from app.domain.jobs import JobSpec
-from app.resolver import Resolver
-from app.scheduler.handlers import Handler, Handlers
+from app.services.job_handlers import Handler, Handlers
+from app.services.settings import SettingsService
 
 
 class Housekeeping(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,8 +23,8 @@ class Housekeeping(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class JobCatalogue:
-    def __init__(self, resolver: Resolver, handlers: Handlers, minute_seconds: float = 60.0) -> None:
-        self.resolver = resolver
+    def __init__(self, settings: SettingsService, handlers: Handlers, minute_seconds: float = 60.0) -> None:
+        self.settings = settings
         self.handlers = handlers
         self.minute_seconds = minute_seconds
         self.housekeeping: dict[str, Housekeeping] = {}
@@ -35,11 +35,11 @@ class JobCatalogue:
         self.handlers.register(job.name, lambda _context: job.action(), "built-in", attempts=1)
 
     def jobs(self) -> list[JobSpec]:
-        resolver = self.resolver
-        bots = {slug: resolver.snapshot(slug) for slug in resolver.known_bots()}
-        specs = domain.catalogue(bots, resolver.global_snapshot())
+        settings = self.settings
+        bots = {slug: settings.snapshot(slug) for slug in settings.known_bots()}
+        specs = domain.catalogue(bots, settings.global_snapshot())
         specs.extend(JobSpec(id=h.name, name=h.name, bot=None, interval_minutes=h.interval_minutes,
-                             interval_source="config", interval_key=None, revision=resolver.revision)
+                             interval_source="config", interval_key=None, revision=settings.revision)
                      for h in self.housekeeping.values())
         return specs
 
@@ -51,16 +51,16 @@ class JobCatalogue:
 
     def parameters(self, spec: JobSpec) -> tuple[dict[str, Any], int]:
         """The run's parameters, all read from one snapshot, and that snapshot's revision."""
-        resolver = self.resolver
+        settings = self.settings
         if spec.name == domain.SUMMARIZATION and spec.bot is not None:
-            snap = resolver.snapshot(spec.bot)
+            snap = settings.snapshot(spec.bot)
             return domain.summarization_parameters(snap), snap.revision
         if spec.name == domain.PROFILE_MAINTENANCE:
             # The resolver applies changes synchronously: these snapshots share one revision.
-            glob = resolver.global_snapshot()
-            bots = {slug: resolver.snapshot(slug) for slug in resolver.known_bots()}
+            glob = settings.global_snapshot()
+            bots = {slug: settings.snapshot(slug) for slug in settings.known_bots()}
             return domain.profile_parameters(glob, bots), glob.revision
-        return {"revision": resolver.revision}, resolver.revision
+        return {"revision": settings.revision}, settings.revision
 
     def handler(self, spec: JobSpec) -> Handler | None:
         return self.handlers.for_job(spec.name)

@@ -8,23 +8,22 @@ import contextlib
 from datetime import datetime
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import metrics
 from app.domain.errors import Conflict
-from app.domain.jobs import JobSpec
-from app.scheduler.catalogue import JobCatalogue
-from app.scheduler.handlers import Handler, JobContext, JobFailed, invoke, sleep_backoff
+from app.domain.jobs import JobRun, JobSpec
+from app.services.job_catalogue import JobCatalogue
+from app.services.job_handlers import Handler, JobContext, JobFailed, invoke, sleep_backoff
 from app.store import scheduling
-from app.store.scheduling import JobRun
+from app.store.database import Database
 
 log = structlog.get_logger("botsettings.jobs")
 
 
 class JobRunner:
-    def __init__(self, engine: AsyncEngine, catalogue: JobCatalogue, identity: str, *, attempts: int = 3,
+    def __init__(self, db: Database, catalogue: JobCatalogue, identity: str, *, attempts: int = 3,
                  backoff_seconds: float = 2.0) -> None:
-        self.engine = engine
+        self._db = db
         self.catalogue = catalogue
         self.identity = identity
         self.attempts = attempts
@@ -39,7 +38,7 @@ class JobRunner:
             raise Conflict(f"job '{spec.id}' has no handler: register a '{spec.name}' entry point in "
                            "botsettings.jobs or set BOTSETTINGS_JOB_WEBHOOK_URL", job=spec.id)
         parameters, revision = self.catalogue.parameters(spec)
-        async with self.engine.begin() as conn:
+        async with self._db.write() as conn:
             run = await scheduling.start_run(
                 conn, job_id=spec.id, job=spec.name, bot=spec.bot, trigger=trigger, scheduled_for=scheduled_for,
                 handler=handler.description, runner=self.identity, revision=revision, parameters=parameters)
@@ -83,7 +82,7 @@ class JobRunner:
         return await self._finish(run, "failed" if error else "succeeded", attempt, error)
 
     async def _finish(self, run: JobRun, status: str, attempts: int, error: str | None) -> JobRun:
-        async with self.engine.begin() as conn:
+        async with self._db.write() as conn:
             done = await scheduling.finish_run(conn, run.id, status=status, attempts=attempts, error=error)
         metrics.JOB_RUNS.labels(run.job, status).inc()
         log.info("job.finished", job_id=run.job_id, run_id=run.id, status=status, attempts=attempts, error=error)

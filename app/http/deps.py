@@ -1,0 +1,15 @@
+"""The services a handler can ask for by parameter name (provided by the app, app/api/app.py,
+from the process's runtime)."""
+
+from __future__ import annotations
+
+from litestar.di import NamedDependency
+
+from app.services import AdoptionService, BotsService, ChatService, HistoryService, JobsService, SettingsService
+
+Service = NamedDependency[SettingsService]  # parameter name: service
+History = NamedDependency[HistoryService]  # history
+Bots = NamedDependency[BotsService]  # bots
+Adoption = NamedDependency[AdoptionService]  # adoption
+Jobs = NamedDependency[JobsService]  # jobs
+Chat = NamedDependency[ChatService]  # chat
