@@ -15,8 +15,8 @@ import asyncpg
 import httpx
 import pytest
 
-from app.scheduler.leader import APPLICATION_NAME as LEADER
 from app.store.engine import asyncpg_dsn
+from app.store.leadership import APPLICATION_NAME as LEADER
 from app.store.listener import APPLICATION_NAME as LISTENER
 from bench.process import free_port
 from tests.support.pgbouncer import POOL_SIZE, pgbouncer
