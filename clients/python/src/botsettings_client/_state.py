@@ -81,7 +81,7 @@ class State:
         """The bot's effective values; with ``keys``, only those are resolved again (a
         change touches a few keys, and a process may follow with many clients)."""
         own, fallback = self.stored[slug], self.fallback[slug]
-        values = dict(fallback if keys is None else self.view.bots[slug])
+        values: dict[str, Value] = {} if keys is None else dict(self.view.bots[slug])
         for key in fallback if keys is None else keys:
             if key not in fallback:
                 continue  # a global key that bots do not have
