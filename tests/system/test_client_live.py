@@ -32,7 +32,7 @@ from tests.support.proxy import Relay
 from tests.support.serve import start_serve, stop
 
 pytestmark = pytest.mark.slow
-VISIBLE_WITHIN_SECONDS = 1.0  # each change; the fan-out bench measures the real figures (ms)
+VISIBLE_WITHIN_SECONDS = 2.0  # each change, on a loaded 2-core machine; the fan-out bench measures the figures
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def test_a_change_in_the_service_is_visible_in_the_client_quickly(serve: tuple[s
             http.put("/v1/settings/global/top_p", json={"value": 0.4})
             client.wait_for_revision(head + 1)
         assert max(delays) < VISIBLE_WITHIN_SECONDS, delays
-        assert statistics.median(delays) < VISIBLE_WITHIN_SECONDS / 4, delays
+        assert statistics.median(delays) < 0.25, delays  # typically ~0.02 s (PUT round trip included)
         assert client.bot("mira").value("temperature") == Value(0.2, "bot", head)
         assert client.bot("spark").value("top_p") == Value(0.4, "global", head + 1)
         assert seen[0] == Change("mira", "temperature", Value(0.85, "yaml", None), Value(0.01, "bot", 1), 1)
