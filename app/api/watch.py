@@ -14,29 +14,32 @@ import asyncio
 import weakref
 from collections import deque
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.exceptions import HTTPException
-from litestar.params import FromQuery
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Stream
 
 from app.domain.events import AppliedChange
 from app.domain.feed import HEARTBEAT, change_message
+from app.domain.input_checks import MAX_INT
 from app.http.auth import principal_of
 from app.http.deps import Service
+from app.http.request import last_event_id, query_int
 from app.services.settings import SettingsService
 
 HEARTBEAT_SECONDS = 15.0
 QUEUE_LIMIT = 1000
-Audience = frozenset[str] | None  # the bots a watcher may see; None: all
+# The bots a watcher may see (None: all), and whether it wants every revision announced.
+Audience = tuple[frozenset[str] | None, bool]
 
 
 class Watcher:
-    __slots__ = ("bots", "overflowed", "queue", "wake")
+    __slots__ = ("audience", "overflowed", "queue", "wake")
 
-    def __init__(self, bots: Audience) -> None:
-        self.bots = bots
+    def __init__(self, audience: Audience) -> None:
+        self.audience = audience
         self.queue: deque[tuple[int, int, bytes]] = deque()  # (first, last revision, message)
         self.overflowed = False
         self.wake = asyncio.Event()
@@ -58,20 +61,22 @@ class Fanout:
         service.subscribe(self._on_change)  # lives as long as the service
         self._heartbeat: asyncio.Task[None] | None = None
 
-    def add(self, bots: Audience) -> Watcher:
-        watcher = Watcher(bots)
+    def add(self, audience: Audience) -> Watcher:
+        watcher = Watcher(audience)
         self.watchers.add(watcher)
         if self._heartbeat is None or self._heartbeat.done():
             self._heartbeat = asyncio.create_task(self._beat(), name="watch-heartbeat")
         return watcher
 
     def _on_change(self, change: AppliedChange) -> None:
-        encoded: dict[Audience, bytes] = {}
+        encoded: dict[Audience, bytes | None] = {}
         for watcher in self.watchers:
-            message = encoded.get(watcher.bots)
-            if message is None:
-                message = encoded[watcher.bots] = change_message(change, watcher.bots)
-            watcher.offer(change.first_revision, change.last_revision, message)
+            if watcher.audience in encoded:
+                message = encoded[watcher.audience]
+            else:
+                message = encoded[watcher.audience] = change_message(change, *watcher.audience)
+            # Nothing to tell still moves the watcher on (b""), so it sees no gap.
+            watcher.offer(change.first_revision, change.last_revision, message or b"")
 
     async def _beat(self) -> None:
         while self.watchers:
@@ -90,10 +95,10 @@ def fanout_of(service: SettingsService) -> Fanout:
     return fanout
 
 
-async def follow(service: SettingsService, since: int, bots: Audience) -> AsyncGenerator[bytes, None]:
+async def follow(service: SettingsService, since: int, audience: Audience) -> AsyncGenerator[bytes, None]:
     """Backlog from the log, then live changes, gapless."""
     fanout = fanout_of(service)
-    watcher = fanout.add(bots)
+    watcher = fanout.add(audience)
     sent = since
     try:
         while True:
@@ -101,7 +106,8 @@ async def follow(service: SettingsService, since: int, bots: Audience) -> AsyncG
                 watcher.overflowed = False
                 watcher.queue.clear()  # what it held is in the log up to the revision read next
                 for change in await service.changes_with_events(sent, service.revision):
-                    yield change_message(change, bots)
+                    if (message := change_message(change, *audience)) is not None:
+                        yield message
                     sent = change.last_revision
             if not watcher.queue:
                 watcher.wake.clear()
@@ -114,7 +120,7 @@ async def follow(service: SettingsService, since: int, bots: Audience) -> AsyncG
                 elif last > sent:
                     if first != sent + 1:  # a change this process skipped: read it from the log
                         missed = await service.changes_with_events(sent, first - 1)
-                        out.extend(change_message(c, bots) for c in missed)
+                        out.extend(change_message(c, *audience) or b"" for c in missed)
                     out.append(message)
                     sent = last
             if out:
@@ -124,14 +130,18 @@ async def follow(service: SettingsService, since: int, bots: Audience) -> AsyncG
 
 
 @get("/v1/watch", summary="Server-sent events: one per applied change after `since`", tags=["watch"])
-async def watch(request: Request[Any, Any, Any], service: Service, since: FromQuery[int | None] = None) -> Stream:
+async def watch(request: Request[Any, Any, Any], service: Service,
+                since_: Annotated[str | None, QueryParameter(name="since")] = None,
+                every_revision: FromQuery[bool] = False) -> Stream:
+    since = query_int(since_, "since", -1, 0, MAX_INT) if since_ else None
     if since is None:
-        last = request.headers.get("last-event-id")
-        since = int(last) if last and last.isdigit() else service.revision
+        last = last_event_id(request)
+        since = last if last is not None else service.revision
     if since < 0 or since > service.revision:
         raise HTTPException(status_code=400,
                             detail=f"since must be between 0 and the head revision {service.revision}")
-    return Stream(follow(service, since, principal_of(request).bots), media_type="text/event-stream",
+    audience = (principal_of(request).bots, every_revision)
+    return Stream(follow(service, since, audience), media_type="text/event-stream",
                   headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
                            # a follower is current once it has applied this revision
                            "X-Settings-Revision": str(service.revision)})

@@ -87,13 +87,25 @@ def group_changes(events: Iterable[Event]) -> list[AppliedChange]:
                           keys=sorted({e.key for e in evs}), events=tuple(evs)) for evs in groups]
 
 
-def change_message(change: AppliedChange, bots: frozenset[str] | None) -> bytes:
-    """One server-sent event for ``change``. ``bots`` limits what it reveals (a token
-    limited to some bots): events of other bots' scopes are left out, but the message
-    still goes out, so the follower's revision stays gapless."""
-    events = [e for e in change.events if bots is None or e.scope.is_global or e.scope.id in bots]
-    shown = change.scopes if bots is None else sorted({str(e.scope) for e in events})
-    keys = change.keys if bots is None else sorted({e.key for e in events})
+def change_message(change: AppliedChange, bots: frozenset[str] | None, every_revision: bool = False) -> bytes | None:
+    """One server-sent event for ``change``; None when there is nothing to tell.
+
+    ``bots`` limits what it reveals (a token limited to some bots): events of other
+    bots' scopes are left out; a change that touched no scope it may see is not told
+    at all, and when it touched one it may not see, ``keys`` is withheld (the events
+    still name the visible ones). ``every_revision`` (a follower keeping a gapless
+    copy, botsettings-client) gets an empty notice instead of nothing, so its
+    revision keeps step: that a change happened at a revision is no more than the
+    next message's revision tells anyway."""
+    events = change.events if bots is None else [e for e in change.events
+                                                 if e.scope.is_global or e.scope.id in bots]
+    shown, keys = change.scopes, change.keys
+    if bots is not None:
+        shown = sorted({str(e.scope) for e in events})
+        if not shown and not every_revision:
+            return None
+        if len(shown) < len(change.scopes):
+            keys = []
     data = {"revision": change.last_revision, "first_revision": change.first_revision,
             "change_id": str(change.change_id), "scopes": shown, "keys": keys,
             "events": [{"revision": e.revision, "scope": str(e.scope), "key": e.key, "op": e.op.value,

@@ -99,11 +99,15 @@ async def test_a_bot_limited_token_bootstraps_and_watches_only_its_bots(base_url
         r = await http.get("/v1/snapshot")
         assert r.status_code == 200 and list(r.json()["bots"]) == ["mira"]
         assert (await http.get("/v1/snapshot?bots=nova")).status_code == 403
-        async with http.stream("GET", "/v1/watch?since=0") as response:
+        async with http.stream("GET", "/v1/watch?since=0&every_revision=true") as response:
             await svc.set_value(scopes.bot("nova"), "temperature", 0.3, actor="t")
             await svc.set_value(scopes.bot("mira"), "temperature", 0.6, actor="t")
             events = await asyncio.wait_for(read_events(response, 2), 10)
-    # nova's change still moves the revision (no gap), but reveals nothing of nova.
+        async with http.stream("GET", "/v1/watch?since=0") as response:
+            plain = await asyncio.wait_for(read_events(response, 1), 10)
+    assert [e["id"] for e in plain] == ["2"], "without every_revision, nova's change is not told at all"
+    # With it (what botsettings-client asks for), nova's change still moves the
+    # revision (no gap), but reveals nothing of nova.
     assert [e["id"] for e in events] == ["1", "2"]
     assert events[0]["data"]["events"] == [] and events[0]["data"]["scopes"] == []
     assert events[1]["data"]["events"] == [

@@ -225,7 +225,10 @@ class AsyncSettingsClient:
         assert self._state is not None
         all_bots = self.bots is None
         headers = {"Last-Event-ID": str(self._state.revision)}
-        async with self._http.stream("GET", "/v1/watch", headers=headers) as response:
+        # every_revision: a change this token may not see still comes, empty, so the copy's
+        # revision keeps step (and a real gap stays detectable).
+        async with self._http.stream("GET", "/v1/watch", params={"every_revision": "true"},
+                                     headers=headers) as response:
             if response.status_code == 400:  # the copy is ahead of the service's log: it was replaced
                 return True
             if response.status_code != 200:

@@ -124,12 +124,13 @@ class State:
             else:
                 layer.pop(key, None)
         self.revision = last
+        keys = sorted({e["key"] for e in message["events"]})  # (a limited token's message may withhold "keys")
         old = self.view.bots
         new = dict(old)
         changes = []
         for slug in touched:
-            new[slug] = self._resolve(slug, message["keys"])
-            for key in message["keys"]:
+            new[slug] = self._resolve(slug, keys)
+            for key in keys:
                 before, after = old[slug].get(key), new[slug].get(key)
                 if before != after:
                     changes.append(Change(slug, key, before, after, last))
