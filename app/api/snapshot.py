@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import HTTPException
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from app.domain import scopes
 from app.domain.feed import Bootstrap
@@ -19,7 +19,7 @@ from app.http.deps import Service
 
 @get("/v1/snapshot", summary="Effective settings of bots (?bots=a,b; default all) at one revision", tags=["watch"])
 async def snapshot(request: Request[Any, Any, Any], service: Service,
-                   bot_list: Annotated[str | None, Parameter(query="bots")] = None) -> Response[Bootstrap]:
+                   bot_list: Annotated[str | None, QueryParameter(name="bots")] = None) -> Response[Bootstrap]:
     # (not a parameter named `bots`: that name is the bots service's dependency)
     chosen = None
     if bot_list is not None:
