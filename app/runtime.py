@@ -120,7 +120,8 @@ class Runtime:
         env_values, env_warnings = env_layer(config.llm_env)
         for warning in (*bots.warnings, *env_warnings):
             log.warning("config.warning", detail=warning)
-        db = Database(await database_url(config))
+        db = Database(await database_url(config), transaction_pooling=config.transaction_pooling,
+                      session_url=config.listen_url)
         if config.migrate_on_start if migrate is None else migrate:
             async with unavailable_on_connection_loss():
                 await migrations.upgrade(db.engine)

@@ -152,6 +152,7 @@ class AppliedChange(msgspec.Struct, frozen=True, kw_only=True):
     last_revision: int
     scopes: list[str]
     keys: list[str]
+    events: tuple[Event, ...] = ()  # with their values, where the reader had them (the live path)
 
 
 def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str]]:
