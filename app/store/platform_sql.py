@@ -74,18 +74,6 @@ BEGIN
     RETURN found_id;
 END $fn$;
 
--- Every key botsettings itself stores gets its id when it first appears in the projection.
-CREATE FUNCTION botsettings_platform_assign_id() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-    PERFORM botsettings_platform_id('setting', NEW.scope_type, NEW.scope_id, NEW.key);
-    IF NEW.scope_type = 'bot' THEN
-        PERFORM botsettings_platform_id('bot', 'bot', NEW.scope_id, '');
-    END IF;
-    RETURN NULL;
-END $fn$;
-CREATE TRIGGER botsettings_platform_ids AFTER INSERT ON settings_current
-    FOR EACH ROW EXECUTE FUNCTION botsettings_platform_assign_id();
-
 CREATE FUNCTION botsettings_platform_refuse(p_key text, p_type text, p_id text, p_problem text) RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -243,11 +231,17 @@ BEGIN
                       json_build_object('first', head + 1, 'last', head + n, 'change_id', change::text)::text);
 END $fn$;
 
+-- BEFORE INSERT/UPDATE/DELETE on the platform's runtime_settings: the platform's own write
+-- is validated and appended to the log first, then lands in the table as normalised. A
+-- write made by the sync below (flag botsettings.platform_sync) passes through.
 CREATE FUNCTION botsettings_platform_settings_write() RETURNS trigger LANGUAGE plpgsql AS $fn$
 DECLARE
     v jsonb;
     chk record;
 BEGIN
+    IF current_setting('botsettings.platform_sync', true) = 'on' THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
     IF TG_OP = 'DELETE' THEN
         PERFORM botsettings_platform_apply(jsonb_build_array(jsonb_build_object(
             't', OLD.scope_type, 'i', OLD.scope_id, 'k', OLD.key, 'op', 'delete')), 'runtime_settings');
@@ -271,20 +265,68 @@ BEGIN
     NEW.id := botsettings_platform_id('setting', NEW.scope_type, NEW.scope_id, chk.key);
     NEW.key := chk.key;
     NEW.value_json := chk.value::text;
-    NEW.updated_at := coalesce(NEW.updated_at, now());
     RETURN NEW;
+END $fn$;
+
+-- The platform's runtime_settings row of one (scope, key), made what the projection says.
+CREATE FUNCTION botsettings_platform_sync_setting(p_type text, p_id text, p_key text) RETURNS void
+LANGUAGE plpgsql AS $fn$
+DECLARE
+    cur record;
+BEGIN
+    PERFORM set_config('botsettings.platform_sync', 'on', true);
+    SELECT value, updated_at INTO cur FROM settings_current
+    WHERE scope_type = p_type AND scope_id = p_id AND key = p_key;
+    IF FOUND THEN
+        INSERT INTO runtime_settings AS r (id, scope_type, scope_id, key, value_json, updated_at)
+        VALUES (botsettings_platform_id('setting', p_type, p_id, p_key), p_type, p_id, p_key,
+                coalesce(cur.value::text, 'null'), cur.updated_at)
+        ON CONFLICT (scope_type, scope_id, key) DO UPDATE
+            SET value_json = EXCLUDED.value_json, updated_at = EXCLUDED.updated_at
+            WHERE r.value_json IS DISTINCT FROM EXCLUDED.value_json;
+    ELSE
+        DELETE FROM runtime_settings WHERE scope_type = p_type AND scope_id = p_id AND key = p_key;
+    END IF;
+    PERFORM set_config('botsettings.platform_sync', '', true);
+END $fn$;
+
+-- Deferred to commit, so it sees the change whole (a rebuild's delete-then-insert is a no-op
+-- for the platform's rows) and never touches a row the platform's statement is writing.
+CREATE FUNCTION botsettings_platform_sync() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    t text;
+    i text;
+    k text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        t := OLD.scope_type; i := OLD.scope_id; k := OLD.key;
+    ELSE
+        t := NEW.scope_type; i := NEW.scope_id; k := NEW.key;
+    END IF;
+    IF EXISTS (SELECT 1 FROM {RULES} r WHERE r.name = k AND r.category = 'profile') THEN
+        IF t = 'bot' THEN
+            PERFORM botsettings_platform_sync_profile(i);
+        END IF;
+    ELSE
+        PERFORM botsettings_platform_sync_setting(t, i, k);
+    END IF;
+    RETURN NULL;
 END $fn$;
 """
 
 DROP = f"""
-DROP TRIGGER IF EXISTS botsettings_platform_ids ON settings_current;
+DROP TRIGGER IF EXISTS botsettings_platform_sync ON settings_current;
+DROP TRIGGER IF EXISTS botsettings_platform_write ON runtime_settings;
+DROP TRIGGER IF EXISTS botsettings_platform_write ON bot_profiles;
+DROP FUNCTION IF EXISTS botsettings_platform_sync();
+DROP FUNCTION IF EXISTS botsettings_platform_sync_setting(text, text, text);
+DROP FUNCTION IF EXISTS botsettings_platform_sync_profile(text);
 DROP FUNCTION IF EXISTS botsettings_platform_settings_write();
 DROP FUNCTION IF EXISTS botsettings_platform_profiles_write();
 DROP FUNCTION IF EXISTS botsettings_platform_apply(jsonb, text);
 DROP FUNCTION IF EXISTS botsettings_platform_check(text, text, text, jsonb, text);
 DROP FUNCTION IF EXISTS botsettings_platform_refuse(text, text, text, text);
-DROP FUNCTION IF EXISTS botsettings_platform_assign_id();
 DROP FUNCTION IF EXISTS botsettings_platform_id(text, text, text, text);
-DROP TABLE IF EXISTS {RULES}, {IDS}, botsettings_platform_profile_extras;
+DROP TABLE IF EXISTS {RULES}, {IDS};
 DROP SEQUENCE IF EXISTS {ID_SEQUENCE};
 """
