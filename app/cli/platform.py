@@ -55,30 +55,34 @@ def print_platform_plan(plan: PlatformPlan) -> None:
 @click.group("platform")
 def platform_group() -> None:
     """Serve the platform's own tables (runtime_settings, bot_profiles) from botsettings, in
-    place: `attach` turns them into views over the settings log, `detach` turns them back."""
+    place: `attach` makes them follow the settings log and sends the platform's writes
+    through it, `detach` makes them plain tables again."""
 
 
 @platform_group.command("attach")
 @click.option("--force", is_flag=True, help="Attach even if the platform's tables hold values botsettings does not.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def attach_cmd(force: bool, as_json: bool) -> None:
-    """Rename the platform's tables to *_platform_backup and create views of the same names,
-    columns and types over botsettings' current state. Writes through them are validated and
-    appended to the log (source platform_table). Run `migrate --from-platform-db` first."""
+    """Copy the platform's tables to *_platform_backup, rewrite them to botsettings' current
+    state and keep them so: the platform's writes are validated and appended to the log
+    (source platform_table) by triggers, and botsettings' changes are copied into them at
+    commit. Run `migrate --from-platform-db` first."""
     report = run(lambda rt: rt.services.platform.attach(force=force))
     if as_json:
         emit_json(report)
         return
-    click.echo(f"attached: runtime_settings shows {report.settings_rows} row(s), bot_profiles {report.profile_rows}")
+    click.echo(f"attached: runtime_settings holds {report.settings_rows} row(s), bot_profiles {report.profile_rows}")
     if report.extra_columns:
-        click.echo(f"kept beside the view, without history: {', '.join(report.extra_columns)}")
+        click.echo(f"bot_profiles columns kept as the platform writes them, without history: "
+                   f"{', '.join(report.extra_columns)}")
     click.echo("the platform's processes need no restart: their next query reads botsettings")
 
 
 @platform_group.command("detach")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def detach_cmd(as_json: bool) -> None:
-    """Drop the views and restore the platform's real tables, holding the current state."""
+    """Drop the triggers and functions attach installed: the platform's tables are plain
+    tables again, holding the current state. The *_platform_backup copies stay."""
     counts = run(lambda rt: rt.services.platform.detach())
     if as_json:
         emit_json(counts)

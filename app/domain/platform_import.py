@@ -199,7 +199,7 @@ def _profile_candidates(row: ProfileRow) -> tuple[list[_Candidate], list[RowFate
         if key is None:
             if value is not None and PROFILE_EXTRA_DEFAULTS.get(column) != value:
                 fates.append(refused(column, "botsettings has no setting for this column; the platform keeps it "
-                                             "(attach keeps it beside the view)", str(scope)))
+                                             "(attach leaves it in the platform's row)", str(scope)))
             continue
         try:
             found.append(_Candidate("bot_profiles", row.id, column, scope, key,

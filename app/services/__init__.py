@@ -14,7 +14,7 @@
 - :class:`~app.services.chat.ChatService` — preparing chat requests for the gateway;
 - :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions;
 - :class:`~app.services.platform.PlatformService` — the platform's own tables: import,
-  attach as views, detach.
+  attach in place, detach.
 
 :class:`Services` holds one of each, wired to one database and one read model.
 """

@@ -5,8 +5,8 @@
   (app/domain/platform_import.py) and write the plan as ONE change through
   SettingsService.apply, expecting every touched scope at the revision the plan was
   made from. The platform's tables are only read.
-- ``attach`` / ``detach``: turn the platform's tables in this database into views over
-  botsettings and back (app/store/platform_attach.py). Attach refuses while the
+- ``attach`` / ``detach``: make the platform's tables in this database follow the log,
+  their writes going through it, and back (app/store/platform_attach.py). Attach refuses while the
   platform's tables hold rows the database does not (run the migration first), so
   attaching never hides a value.
 """
@@ -33,7 +33,7 @@ class PlatformOutcome(msgspec.Struct, kw_only=True):
 
 
 class PlatformService:
-    """Owns: importing the platform's settings tables, and attaching/detaching them as views."""
+    """Owns: importing the platform's settings tables, and attaching/detaching them in place."""
 
     def __init__(self, db: Database, adoption: AdoptionService) -> None:
         self._db = db

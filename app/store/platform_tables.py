@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.platform_import import ProfileRow, SettingRow
 from app.domain.registry import refusal
+from app.store.platform_sql import RULES
 
 SETTINGS_TABLE = "runtime_settings"
 PROFILES_TABLE = "bot_profiles"
 
-# relkind of a name in the search path: 'r' a table, 'v' a view (attached), None missing.
+# relkind of a name in the search path: 'r' a table, 'v' a view, None missing.
 _KIND = sa.text("""
     SELECT c.relkind::text FROM pg_class c
     WHERE c.oid = to_regclass(:name)
@@ -32,17 +33,17 @@ async def relation_kind(conn: AsyncConnection, name: str) -> str | None:
 
 
 async def read_platform_tables(conn: AsyncConnection) -> tuple[list[SettingRow], list[ProfileRow]]:
-    """Every row of both tables. Refuses when they are missing, or are botsettings'
-    views already (attached: importing them would read botsettings' own state)."""
+    """Every row of both tables. Refuses when they are missing, or attached already
+    (they then hold botsettings' own state: there is nothing to import)."""
     kinds = {name: await relation_kind(conn, name) for name in (SETTINGS_TABLE, PROFILES_TABLE)}
     if all(kind is None for kind in kinds.values()):
         raise refusal("platform", "no_platform_tables",
                       "this database holds neither runtime_settings nor bot_profiles: "
                       "is it the platform's database?")
-    if "v" in kinds.values():
+    if await relation_kind(conn, RULES) is not None:
         raise refusal("platform", "attached",
-                      "runtime_settings / bot_profiles are botsettings' views here (the platform is attached): "
-                      "there is nothing to import; `botsettings platform detach` restores the tables")
+                      "the platform is attached to this database: its tables hold botsettings' own state and "
+                      "there is nothing to import (`botsettings platform detach` makes them plain tables again)")
     settings: list[SettingRow] = []
     profiles: list[ProfileRow] = []
     if kinds[SETTINGS_TABLE] is not None:

@@ -153,3 +153,26 @@ async def test_attach_refuses_while_the_tables_hold_values_not_imported(runtime:
     with pytest.raises(Conflict, match="Run `botsettings migrate --from-platform-db`"):
         await runtime.services.platform.attach()
     assert await runtime.services.platform.status() == "detached"
+
+
+async def test_the_log_invariants_hold_and_a_rebuild_keeps_the_platform_rows(
+        runtime: Runtime, platform: Platform, raw: asyncpg.Connection) -> None:
+    await adopt(runtime, platform)
+    await platform.set_value("global", "*", "temperature", 0.2)
+    await platform.set_value("global", "*", "temperature", 0.2)  # the same value again: no event
+    await platform.upsert_profile({"slug": "mira", "uses_search": True, "voice_optimized": True})
+    revisions = [r["revision"] for r in await raw.fetch("SELECT revision FROM settings_events ORDER BY 1")]
+    assert revisions == list(range(1, len(revisions) + 1))  # gapless, in order
+    changes = await raw.fetch("SELECT first_revision, last_revision, event_count FROM settings_changes "
+                              "WHERE source = 'platform_table' ORDER BY first_revision")
+    assert [(c["last_revision"] - c["first_revision"] + 1, c["event_count"]) for c in changes] == [(1, 1), (2, 2)]
+    assert (await runtime.services.settings.verify()).ok
+    rows = await raw.fetch("SELECT * FROM runtime_settings ORDER BY id")
+    profile = await platform.get_profile("mira")
+    await runtime.services.settings.rebuild()
+    assert await raw.fetch("SELECT * FROM runtime_settings ORDER BY id") == rows
+    after = await platform.get_profile("mira")
+    assert after is not None and profile is not None
+    assert {k: v for k, v in after.items() if k != "updated_at"} == {
+        k: v for k, v in profile.items() if k != "updated_at"}
+    assert after["color"] == "#ff0000"  # a column botsettings has no setting for, kept

@@ -102,3 +102,9 @@ async def test_migrate_reads_another_database_by_url(runtime: Runtime, platform:
 async def test_a_database_without_the_platform_tables_is_refused(runtime: Runtime) -> None:
     with pytest.raises(ValidationFailed, match="neither runtime_settings nor bot_profiles"):
         await runtime.services.platform.migrate(None, overwrite=False, dry_run=True, actor="op", reason="")
+
+
+async def test_an_attached_database_has_nothing_to_import(runtime: Runtime, platform: Platform) -> None:
+    await runtime.services.platform.attach()
+    with pytest.raises(ValidationFailed, match="the platform is attached to this database"):
+        await runtime.services.platform.migrate(None, overwrite=False, dry_run=True, actor="op", reason="")
