@@ -130,6 +130,10 @@ async def attach(conn: AsyncConnection) -> AttachReport:
             FOR EACH ROW EXECUTE FUNCTION botsettings_platform_settings_write();
         CREATE TRIGGER botsettings_platform_write BEFORE INSERT OR UPDATE OR DELETE ON {PROFILES_TABLE}
             FOR EACH ROW EXECUTE FUNCTION botsettings_platform_profiles_write();
+        CREATE TRIGGER botsettings_platform_lock BEFORE INSERT OR UPDATE OR DELETE ON {SETTINGS_TABLE}
+            FOR EACH STATEMENT EXECUTE FUNCTION botsettings_platform_lock_head();
+        CREATE TRIGGER botsettings_platform_lock BEFORE INSERT OR UPDATE OR DELETE ON {PROFILES_TABLE}
+            FOR EACH STATEMENT EXECUTE FUNCTION botsettings_platform_lock_head();
         CREATE CONSTRAINT TRIGGER botsettings_platform_sync AFTER INSERT OR UPDATE OR DELETE ON settings_current
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION botsettings_platform_sync();
     """)

@@ -231,6 +231,16 @@ BEGIN
                       json_build_object('first', head + 1, 'last', head + n, 'change_id', change::text)::text);
 END $fn$;
 
+-- BEFORE each statement on the platform's tables: take the head lock before the statement
+-- locks any row. Every writer then locks head → rows: a botsettings change copying itself
+-- into a row at commit (holding the head) never waits on a platform statement that holds
+-- that row and waits for the head (a deadlock otherwise).
+CREATE FUNCTION botsettings_platform_lock_head() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM 1 FROM settings_head WHERE id = 1 FOR UPDATE;
+    RETURN NULL;
+END $fn$;
+
 -- BEFORE INSERT/UPDATE/DELETE on the platform's runtime_settings: the platform's own write
 -- is validated and appended to the log first, then lands in the table as normalised. A
 -- write made by the sync below (flag botsettings.platform_sync) passes through.
@@ -318,6 +328,9 @@ DROP = f"""
 DROP TRIGGER IF EXISTS botsettings_platform_sync ON settings_current;
 DROP TRIGGER IF EXISTS botsettings_platform_write ON runtime_settings;
 DROP TRIGGER IF EXISTS botsettings_platform_write ON bot_profiles;
+DROP TRIGGER IF EXISTS botsettings_platform_lock ON runtime_settings;
+DROP TRIGGER IF EXISTS botsettings_platform_lock ON bot_profiles;
+DROP FUNCTION IF EXISTS botsettings_platform_lock_head();
 DROP FUNCTION IF EXISTS botsettings_platform_sync();
 DROP FUNCTION IF EXISTS botsettings_platform_sync_setting(text, text, text);
 DROP FUNCTION IF EXISTS botsettings_platform_sync_profile(text);

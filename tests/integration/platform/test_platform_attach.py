@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 
@@ -70,6 +72,11 @@ async def test_the_platform_writes_through_the_log_and_reads_what_botsettings_wr
     await runtime.services.settings.patch(bot("mira"), {"system_prompt": "You are new."}, actor="op")
     assert (await platform.get_scope_settings("global", "*"))["top_p"] == 0.25
     assert (await platform.get_profile("mira") or {})["system_prompt"] == "You are new."
+    await runtime.services.settings.patch(bot("lumen"), {"name": "Lumen", "uses_search": True}, actor="op")
+    lumen = await platform.get_profile("lumen")  # a bot made in botsettings is a profile row for the platform
+    assert lumen is not None and lumen["id"] is not None
+    assert (lumen["name"], lumen["uses_search"], lumen["tts_mode"], lumen["system_prompt"]) == (
+        "Lumen", True, False, "")
 
     await platform.set_value("bot", "mira", "max_tokens", 512)  # a legacy name, mapped
     await eventually(lambda: runtime.service.stored(bot("mira")).get("max_output_tokens") == 512)
@@ -176,3 +183,22 @@ async def test_the_log_invariants_hold_and_a_rebuild_keeps_the_platform_rows(
     assert {k: v for k, v in after.items() if k != "updated_at"} == {
         k: v for k, v in profile.items() if k != "updated_at"}
     assert after["color"] == "#ff0000"  # a column botsettings has no setting for, kept
+
+
+async def test_a_platform_write_and_a_botsettings_commit_on_the_same_row_do_not_deadlock(
+        runtime: Runtime, platform: Platform, raw: asyncpg.Connection) -> None:
+    """A botsettings change holds the head lock and copies itself into the platform's row at
+    commit; a platform statement on that row meanwhile must wait for the head before it
+    locks the row, or each would wait for the other."""
+    await adopt(runtime, platform)
+    await raw.execute("BEGIN")
+    await raw.execute("SELECT revision FROM settings_head WHERE id = 1 FOR UPDATE")  # a change in flight
+    await raw.execute("UPDATE settings_current SET value = '0.9' WHERE scope_type = 'global' AND key = 'temperature'")
+    write = asyncio.create_task(platform.conn.execute(
+        "UPDATE runtime_settings SET value_json = '0.4' WHERE scope_type = 'global' AND key = 'temperature'"))
+    await asyncio.sleep(0.3)
+    assert not write.done()  # waiting for the head, holding no row
+    await raw.execute("COMMIT")  # the copy into the platform's row runs now, unblocked
+    assert await asyncio.wait_for(write, 10) == "UPDATE 1"
+    assert (await platform.get_scope_settings("global", "*"))["temperature"] == 0.4
+    await eventually(lambda: runtime.service.stored(GLOBAL).get("temperature") == 0.4)
