@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.platform_import import PROFILE_COLUMNS, PROFILE_EXTRA_DEFAULTS
 from app.domain.registry import REGISTRY, SLUG_TITLE, Kind, refusal
-from app.store import platform_sql
+from app.store import platform_sql, platform_triggers
 from app.store.platform_tables import PROFILES_TABLE, SETTINGS_TABLE, relation_kind
 
 BACKUP = "_platform_backup"
@@ -106,6 +106,7 @@ async def attach(conn: AsyncConnection) -> AttachReport:
         [dict(zip(platform_sql.RULE_COLUMNS, row, strict=True)) for row in platform_sql.rule_rows()])
     await _script(conn, f"""
         {platform_sql.FUNCTIONS}
+        {platform_triggers.TRIGGER_FUNCTIONS}
         {_sync_profile(names, profile_cols)}
         {_profiles_trigger(names)}
         -- The platform's own ids stay: a row under a legacy name gives its id to the current key
