@@ -25,6 +25,7 @@ from app.services import (
     ChatService,
     HistoryService,
     JobsService,
+    PlatformService,
     Services,
     SessionsService,
     SettingsService,
@@ -83,9 +84,11 @@ class Runtime:
         self.catalogue.add_housekeeping(housekeeping.projection_check(settings, config.verify_interval_minutes))
         self.catalogue.add_housekeeping(housekeeping.settings_snapshot(history))
         jobs = JobsService(db, settings, self.catalogue, self._runner(), config.scheduler)
+        adoption = AdoptionService(db, settings, history)
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
-                                 adoption=AdoptionService(db, settings, history), jobs=jobs,
-                                 chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db))
+                                 adoption=adoption, jobs=jobs,
+                                 chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db),
+                                 platform=PlatformService(db, adoption))
         self.scheduler: JobScheduler | None = None
 
     @property

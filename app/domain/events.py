@@ -40,6 +40,7 @@ class Source(StrEnum):
     BOOTSTRAP = "bootstrap"
     SCHEDULER = "scheduler"
     WEB = "web"  # the operators' page
+    PLATFORM_TABLE = "platform_table"  # the platform's own tables, attached as views (SQL triggers)
 
 
 class Operation(msgspec.Struct, frozen=True):
