@@ -13,6 +13,7 @@ reaches the log.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -31,12 +32,21 @@ HEADER = "x-request-id"
 # What a caller may choose: short, and only characters that are harmless in a log line
 # and a header (no spaces, quotes or control characters to forge or break a line).
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-# Successful health probes and scrapes arrive every few seconds from machines; they are
-# logged at debug level so that they do not drown the requests people make.
+# Successful health probes and scrapes arrive every few seconds from machines, and the
+# platform reads a bot's effective settings on every chat turn: they are logged at
+# debug level so that they do not drown the requests people make (and, at the
+# platform's rate, the log line would cost more than the read itself).
 _ROUTINE = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _routine(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    return path in _ROUTINE or (scope.get("method") == "GET" and path.startswith("/v1/bots/")
+                                and path.endswith("/effective"))
 PRINCIPAL = "principal"  # where the auth guard leaves the caller in the request's state
 
 log = structlog.get_logger("botsettings.http")
+_stdlib_log = logging.getLogger("botsettings.http")
 
 
 def request_id_of(scope: Scope) -> str:
@@ -89,8 +99,9 @@ class RequestLog:
         path = scope.get("path", "")
         # status None: the app raised before answering and the server will answer 500.
         code = status if status is not None else 500
-        level = "error" if code >= 500 else (
-            "debug" if path in _ROUTINE and code < 400 else "info")
+        level = "error" if code >= 500 else ("debug" if code < 400 and _routine(scope) else "info")
+        if level == "debug" and not _stdlib_log.isEnabledFor(logging.DEBUG):
+            return  # cheaply: filter_by_level would decide the same after building the event
         getattr(log, level)("http.request", method=scope.get("method"), path=path, status=code,
                             duration_ms=duration_ms, actor=_actor(scope),
                             client=(scope.get("client") or (None,))[0])
