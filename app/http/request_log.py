@@ -47,6 +47,7 @@ PRINCIPAL = "principal"  # where the auth guard leaves the caller in the request
 
 log = structlog.get_logger("botsettings.http")
 _stdlib_log = logging.getLogger("botsettings.http")
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "error": logging.ERROR}
 
 
 def request_id_of(scope: Scope) -> str:
@@ -100,7 +101,7 @@ class RequestLog:
         # status None: the app raised before answering and the server will answer 500.
         code = status if status is not None else 500
         level = "error" if code >= 500 else ("debug" if code < 400 and _routine(scope) else "info")
-        if level == "debug" and not _stdlib_log.isEnabledFor(logging.DEBUG):
+        if not _stdlib_log.isEnabledFor(_LEVELS[level]):
             return  # cheaply: filter_by_level would decide the same after building the event
         getattr(log, level)("http.request", method=scope.get("method"), path=path, status=code,
                             duration_ms=duration_ms, actor=_actor(scope),
