@@ -91,7 +91,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own
     )
     # Around the whole handler, not as route middleware, so 404s and 405s are logged too;
-    # inside it, the hot read served without the framework (app/api/fast_reads.py).
-    application.asgi_handler = RequestLog(FastReads(application.asgi_handler,  # type: ignore[arg-type,assignment]
-                                                    tokens=tokens, hosts=hosts))
+    # in front of it, the hot read served without the framework (app/api/fast_reads.py),
+    # which logs at debug only and so needs no log context.
+    application.asgi_handler = FastReads(RequestLog(application.asgi_handler),  # type: ignore[arg-type,assignment]
+                                         tokens=tokens, hosts=hosts)
     return application

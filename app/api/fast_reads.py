@@ -30,8 +30,8 @@ from app.domain import scopes
 from app.domain.access import Action, Principal, Role, Token, Unauthenticated, authenticate, authorize
 from app.domain.errors import BotSettingsError
 from app.domain.resolution import Snapshot
-from app.http.auth import PRINCIPAL
 from app.http.boundary import host_name, is_loopback
+from app.http.request_log import log_routine, request_id_of
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -104,14 +104,17 @@ class FastReads:
         cached = self._cache.get(slug)
         if cached is None or cached.snapshot is not snap:
             cached = self._cache[slug] = _encode(slug, snap)
-        scope.setdefault("state", {})[PRINCIPAL] = principal  # the request log names the caller
+        request_id = (b"x-request-id", request_id_of(scope).encode("latin-1"))
+        status = 200
         if if_none_match is not None and cached.etag in (t.strip() for t in if_none_match.split(b",")):
+            status = 304
             headers = [h for h in cached.headers if h[0] not in (b"content-length", b"content-type")]
-            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.start", "status": 304, "headers": [*headers, request_id]})
             await send({"type": "http.response.body", "body": b""})
-            return True
-        await send({"type": "http.response.start", "status": 200, "headers": cached.headers})
-        await send({"type": "http.response.body", "body": cached.body})
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": [*cached.headers, request_id]})
+            await send({"type": "http.response.body", "body": cached.body})
+        log_routine(scope, status, principal.name)
         return True
 
     def _principal(self, authorization: str | None, actor: str | None) -> Principal | None:

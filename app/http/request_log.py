@@ -106,3 +106,11 @@ class RequestLog:
         getattr(log, level)("http.request", method=scope.get("method"), path=path, status=code,
                             duration_ms=duration_ms, actor=_actor(scope),
                             client=(scope.get("client") or (None,))[0])
+
+
+def log_routine(scope: Scope, status: int, actor: str) -> None:
+    """The ``http.request`` line of a routine request answered outside this middleware
+    (app/api/fast_reads.py): at debug, so nothing is built when debug is off."""
+    if _stdlib_log.isEnabledFor(logging.DEBUG):
+        log.debug("http.request", method=scope.get("method"), path=scope.get("path", ""), status=status,
+                  duration_ms=None, actor=actor, client=(scope.get("client") or (None,))[0])

@@ -12,6 +12,7 @@ import msgspec
 from app.api.app import create_app
 from app.config import Config
 from app.runtime import Runtime
+from tests.support.logs import captured_logs, json_lines
 from tests.support.server import served
 from tests.support.tokens import bearer, write_tokens_file
 
@@ -53,3 +54,16 @@ async def test_with_tokens_refusals_are_the_full_paths(config: Config, runtime: 
         assert ok.status_code == 200 and ok.headers["etag"]
         r = await http.get("/v1/bots/mira/effective", headers={**bearer("reader"), "If-None-Match": ok.headers["etag"]})
         assert r.status_code == 304
+
+
+async def test_the_fast_read_carries_a_request_id_and_logs_at_debug_only(client: httpx.AsyncClient) -> None:
+    with captured_logs("json", "info") as quiet:
+        assert (await client.get("/v1/bots/mira/effective")).status_code == 200
+    assert not [line for line in json_lines(quiet.getvalue()) if line["event"] == "http.request"]
+    with captured_logs("json", "debug") as loud:
+        r = await client.get("/v1/bots/mira/effective", headers={"X-Request-Id": "turn-42", "X-Actor": "bawt"})
+    assert r.status_code == 200 and r.headers["x-request-id"] == "turn-42"
+    line = next(line for line in json_lines(loud.getvalue()) if line["event"] == "http.request")
+    assert (line["level"], line["path"], line["status"], line["actor"]) == ("debug", "/v1/bots/mira/effective",
+                                                                            200, "bawt")
+    assert "x-request-id" in (await client.get("/v1/bots/mira/effective")).headers  # made when none is sent
