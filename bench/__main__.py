@@ -12,7 +12,7 @@ import sys
 
 from bench.common import RESULTS
 
-BENCHES = ["resolution", "history", "adoption", "gateway", "scheduler", "api", "load", "fuzz"]
+BENCHES = ["resolution", "history", "adoption", "gateway", "scheduler", "api", "writes", "load", "fuzz"]
 
 
 def summary() -> str:

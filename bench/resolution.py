@@ -154,8 +154,9 @@ async def main() -> None:
         {"figure": f"propagation A → B p50 ({CHANGES} changes)", "value": p["p50"], "unit": "ms", "target": "≤ 5 ms",
          "ok": p["p50"] <= 5, "baseline": r["p50"], "baseline_name": "raw NOTIFY round trip p50",
          "ratio": p["p50"] / r["p50"]},
-        {"figure": "propagation A → B p99", "value": p["p99"], "unit": "ms", "target": "≤ 25 ms", "ok": p["p99"] <= 25,
-         "baseline": r["p99"], "baseline_name": "raw NOTIFY round trip p99", "ratio": p["p99"] / r["p99"]},
+        {"figure": "propagation A → B p99", "value": p["p99"], "unit": "ms", "target": "≤ 5× baseline",
+         "ok": p["p99"] <= 5 * r["p99"], "baseline": r["p99"], "baseline_name": "raw NOTIFY round trip p99",
+         "ratio": p["p99"] / r["p99"]},
     ]
     report("resolution", rows)
 

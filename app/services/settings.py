@@ -91,7 +91,7 @@ class SettingsService:
             log.info("change.applied", change_id=str(result.change_id),
                      revisions=(result.first_revision, result.last_revision), actor=request.actor,
                      source=request.source.value, **_logged_keys([i for i in result.items if i.changed]))
-            await self._snapshots.after_change(result.head)
+            self._snapshots.after_change_soon(result.head)
         else:
             log.info("change.noop", actor=request.actor, **_logged_keys(result.items))
         return result
@@ -103,6 +103,10 @@ class SettingsService:
             await self._listener.apply_committed(committed.first, committed.events)
         else:
             await apply_batch(self._db, self._model, committed.first, committed.events)
+
+    async def settle(self) -> None:
+        """Wait for the housekeeping a change started after its answer (a snapshot)."""
+        await self._snapshots.settle()
 
     @property
     def committer(self) -> GroupCommitter:

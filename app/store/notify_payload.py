@@ -67,9 +67,9 @@ def encode(first: int, last: int, at: datetime, events: list[Event]) -> str:
     for event in events:
         if not changes or changes[-1].id != event.change_id:
             changes.append(WireChange(id=event.change_id, first=event.revision, actor=event.actor,
-                                      reason=event.reason, source=event.source.value, events=[]))
+                                      reason=event.reason, source=event.source, events=[]))
             size += len(event.reason) + len(event.actor)
-        changes[-1].events.append(WireEvent(event.scope.type.value, event.scope.id, event.key, event.op.value,
+        changes[-1].events.append(WireEvent(event.scope.type, event.scope.id, event.key, event.op,
                                             event.value, event.previous, event.had_previous, event.key_version))
         size += 40
         if size > MAX_PAYLOAD_BYTES:  # cheap early exit for big batches: it cannot fit

@@ -157,15 +157,15 @@ async def _write(conn: AsyncConnection, outcomes: list[Planned | Conflict], even
                 "actor": o.request.actor, "reason": o.request.reason, "source": o.request.source.value,
                 "reverts": o.request.reverts, "rollback_to": o.request.rollback_to}
                for o in outcomes if isinstance(o, Planned) and o.events]
-    rows = [{"revision": e.revision, "change_id": e.change_id, "scope_type": e.scope.type.value,
-             "scope_id": e.scope.id, "key": e.key, "op": e.op.value, "value": e.value,
-             "previous": e.previous if e.had_previous else None, "had_previous": e.had_previous,
-             "key_version": e.key_version} for e in events]
+    # Enum members as they are: msgspec writes a StrEnum as its value.
+    rows = [{"revision": e.revision, "change_id": e.change_id, "scope_type": e.scope.type, "scope_id": e.scope.id,
+             "key": e.key, "op": e.op, "value": e.value, "previous": e.previous if e.had_previous else None,
+             "had_previous": e.had_previous, "key_version": e.key_version} for e in events]
     last = final_states(events).values()
-    sets = [{"scope_type": e.scope.type.value, "scope_id": e.scope.id, "key": e.key, "value": e.value,
+    sets = [{"scope_type": e.scope.type, "scope_id": e.scope.id, "key": e.key, "value": e.value,
              "key_version": e.key_version, "revision": e.revision, "actor": e.actor}
             for e in last if e.op is Op.SET]
-    deletes = [{"scope_type": e.scope.type.value, "scope_id": e.scope.id, "key": e.key}
+    deletes = [{"scope_type": e.scope.type, "scope_id": e.scope.id, "key": e.key}
                for e in last if e.op is Op.DELETE]
     doc = msgspec.json.encode({"changes": changes, "events": rows, "sets": sets, "deletes": deletes}).decode()
     first, head = events[0].revision, events[-1].revision
