@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
+import msgspec
 import pytest
 
 from app.config import Config
@@ -20,6 +21,9 @@ MIRA = scopes.bot("mira")
 
 @pytest.fixture
 async def pair(config: Config) -> AsyncIterator[tuple[Runtime, Runtime]]:
+    # A long poll interval: the quiet-time catch-up must not fill a gap before the
+    # payload shows it (what the tests count is which path applied a change).
+    config = msgspec.structs.replace(config, listener_poll_seconds=60.0)
     a = await Runtime.start(config, migrate=False, listen=True)
     b = await Runtime.start(config, migrate=False, listen=True)
     yield a, b
