@@ -108,6 +108,11 @@ class SettingsService:
         """Wait for the housekeeping a change started after its answer (a snapshot)."""
         await self._snapshots.settle()
 
+    async def close(self) -> None:
+        """Settle, and close the group commit's connection (the process is stopping)."""
+        await self.settle()
+        await self._committer.close()
+
     @property
     def committer(self) -> GroupCommitter:
         """The group commit of this process's changes (its counters: tests, metrics)."""

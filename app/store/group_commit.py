@@ -22,9 +22,11 @@ model) has run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import msgspec
 import structlog
 
@@ -33,7 +35,7 @@ from app.domain.errors import Conflict, Unavailable
 from app.domain.events import ChangeRequest, ChangeResult, Operation
 from app.store import writer
 from app.store.database import Database
-from app.store.errors import is_transient
+from app.store.errors import is_transient, is_unavailable, unavailable_on_connection_loss
 
 log = structlog.get_logger("botsettings.writer")
 
@@ -42,6 +44,7 @@ log = structlog.get_logger("botsettings.writer")
 MAX_BATCH_OPS = 2_000
 
 OnCommit = Callable[[writer.Committed], Awaitable[None]]
+APPLICATION_NAME = "botsettings-writer"  # the group commit's own connection
 
 
 class _Pending(msgspec.Struct):
@@ -57,6 +60,7 @@ class GroupCommitter:
         self._on_commit = on_commit
         self._queue: deque[_Pending] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._conn: asyncpg.Connection | None = None
         self.batches = 0  # committed batches, and the changes in them (for tests and metrics)
         self.batched_changes = 0
 
@@ -70,10 +74,20 @@ class GroupCommitter:
         return await answer  # cancelling the caller cancels its answer (see _take, _commit)
 
     async def _drain(self) -> None:
-        while self._queue:
-            batch = self._take()
-            if batch:
-                await self._commit(batch)
+        batch: list[_Pending] = []
+        try:
+            while self._queue:
+                batch = self._take()
+                if batch:
+                    await self._commit(batch)
+        except BaseException as exc:
+            # The committer itself failed or was cancelled (shutdown): nobody may be
+            # left waiting for an answer that will never come.
+            gone = Unavailable(f"the writer stopped before answering ({type(exc).__name__}); re-read before retrying")
+            for pending in [*batch, *self._queue]:
+                _answer(pending, exc=gone)
+            self._queue.clear()
+            raise
 
     def _take(self) -> list[_Pending]:
         batch: list[_Pending] = []
@@ -91,9 +105,38 @@ class GroupCommitter:
                 break
         return batch
 
+    async def _connection(self) -> asyncpg.Connection:
+        """The committer's own connection, (re)opened when it has closed (a restarted
+        server closes it, so a batch never starts on a dead one)."""
+        if self._conn is None or self._conn.is_closed():
+            async with unavailable_on_connection_loss():
+                conn = await asyncpg.connect(self._db.dsn, timeout=10,
+                                             server_settings={"application_name": APPLICATION_NAME})
+            await writer.prepare_connection(conn)
+            self._conn = conn
+        return self._conn
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)
+
+    async def _run(self, batch: list[_Pending]) -> writer.Committed:
+        changes = [(p.request, p.ops) for p in batch]
+        if batch[0].in_transaction is not None:  # its step needs a unit of work of the pool
+            return await writer.commit_batch(self._db, changes, batch[0].in_transaction)
+        conn = await self._connection()
+        try:
+            return await writer.commit_batch_on(conn, changes)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError | Unavailable) or is_unavailable(exc):
+                conn.terminate()  # its state is unknown: the next batch opens a new one
+                self._conn = None
+            raise
+
     async def _commit(self, batch: list[_Pending]) -> None:
-        work = asyncio.ensure_future(writer.commit_batch(self._db, [(p.request, p.ops) for p in batch],
-                                                         batch[0].in_transaction))
+        work = asyncio.ensure_future(self._run(batch))
 
         def abandon(_: object) -> None:
             # Every caller of the batch went away before it committed: roll it back, as

@@ -26,6 +26,9 @@ async def pair(config: Config) -> AsyncIterator[tuple[Runtime, Runtime]]:
     config = msgspec.structs.replace(config, listener_poll_seconds=60.0)
     a = await Runtime.start(config, migrate=False, listen=True)
     b = await Runtime.start(config, migrate=False, listen=True)
+    for rt in (a, b):  # LISTENing before the first change, or it is read at connect instead
+        assert rt.listener is not None
+        await asyncio.wait_for(rt.listener.wait_connected(), 10)
     yield a, b
     await b.close()
     await a.close()
