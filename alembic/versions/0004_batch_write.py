@@ -8,14 +8,14 @@ waited for. Each statement inside a VOLATILE function takes a fresh snapshot, so
 reads below see everything committed before the lock was granted.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-04
 """
 
 from alembic import op
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
