@@ -43,6 +43,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     snapshot_every: int = 10_000  # revisions between whole-state snapshots (0: never)
     tokens_file: Path | None = None  # API tokens; None: no authentication (loopback only)
     cors_origins: tuple[str, ...] = ()  # empty: CORS off
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and the bound address
     # The chat gateway (app/pipeline/gateway.py): an OpenAI-compatible base URL (…/v1).
     upstream_url: str | None = None
     upstream_api_key: str | None = None
@@ -92,6 +93,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["tokens_file"] = Path(t).expanduser()
         if c := env.get("BOTSETTINGS_CORS_ORIGINS"):
             kw["cors_origins"] = tuple(o.strip() for o in c.split(",") if o.strip())
+        if ah := env.get("BOTSETTINGS_ALLOWED_HOSTS"):
+            kw["allowed_hosts"] = tuple(h.strip() for h in ah.split(",") if h.strip())
         if up := env.get("BOTSETTINGS_UPSTREAM_URL"):
             kw["upstream_url"] = _http_url("BOTSETTINGS_UPSTREAM_URL", up)
         if key := env.get("BOTSETTINGS_UPSTREAM_API_KEY"):

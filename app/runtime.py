@@ -26,6 +26,7 @@ from app.services import (
     HistoryService,
     JobsService,
     Services,
+    SessionsService,
     SettingsService,
     housekeeping,
 )
@@ -84,7 +85,7 @@ class Runtime:
         jobs = JobsService(db, settings, self.catalogue, self._runner(), config.scheduler)
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
                                  adoption=AdoptionService(db, settings, history), jobs=jobs,
-                                 chat=ChatService(settings, config.allowed_models))
+                                 chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db))
         self.scheduler: JobScheduler | None = None
 
     @property

@@ -1,6 +1,6 @@
 """Property-based fuzzing of the OpenAPI surface with schemathesis, against a real
 service process: uv run python -m bench fuzz [EXAMPLES_PER_OPERATION] (default 1000).
-tests/fuzz runs the same driver with fewer examples."""
+tests/system/test_openapi_fuzz.py runs the same driver with fewer examples."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from schemathesis import checks
 # so a schema-valid body may rightly get a 422.)
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_schema_conformance, checks.response_headers_conformance]
-# Streams that never end on their own; they are tested directly (tests/api).
+# Streams that never end on their own; they are tested directly (tests/http).
 UNBOUNDED = {("GET", "/v1/watch")}
 
 

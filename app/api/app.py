@@ -21,6 +21,7 @@ from app.api.openapi import document_problems
 from app.config import Config, load_tokens
 from app.http import problems
 from app.http.auth import make_guard
+from app.http.boundary import allowed_hosts, boundary_middleware
 from app.http.headers import security_headers
 from app.http.request_log import RequestLog
 from app.logging import configure_logging
@@ -66,7 +67,10 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[PROMETHEUS.middleware,
+                    boundary_middleware(hosts=allowed_hosts(config.host, config.allowed_hosts),
+                                        tokenless=tokens is None, cors_origins=config.cors_origins,
+                                        max_body_bytes=config.max_body_bytes)],
         # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
         dependencies={"service": provider("settings"), **{name: provider(name) for name in
                                                           ("history", "bots", "adoption", "jobs", "chat")}},

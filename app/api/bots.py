@@ -12,14 +12,14 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.api.schemas import ChangeResponse, change_response
 from app.domain import scopes
-from app.domain.access import Action
+from app.domain.access import Action, sees_bot
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.history import point_of
 from app.domain.records import BotSummary
 from app.domain.registry import REGISTRY, canonical_key
 from app.domain.resolution import Resolved, Snapshot
 from app.domain.values import parse_text
-from app.http.auth import require
+from app.http.auth import principal_of, require
 from app.http.deps import Bots, History, Service
 from app.http.request import actor_of, reason_of
 from app.services.bots import BotProfile
@@ -96,9 +96,11 @@ def selected_keys(keys: str | None, available: Any) -> list[str] | None:
 
 
 @get("/v1/bots", summary="Known bots: bots.yaml ∪ bots with a database scope", tags=["bots"])
-async def list_bots(service: Service) -> BotList:
-    return BotList(bots=service.bots(), default_bot=service.default_bot,
-                   revision=service.revision)
+async def list_bots(request: Request[Any, Any, Any], service: Service) -> BotList:
+    principal = principal_of(request)  # a token limited to some bots lists only those
+    default = service.default_bot
+    return BotList(bots=[b for b in service.bots() if sees_bot(principal, b.slug)],
+                   default_bot=default if sees_bot(principal, default) else None, revision=service.revision)
 
 
 @get("/v1/bots/{slug:str}/effective", tags=["bots"],

@@ -16,7 +16,8 @@ from litestar.response import Stream
 
 from app.config import Config
 from app.domain import scopes
-from app.http.auth import require_read
+from app.domain.access import sees_bot
+from app.http.auth import principal_of, require_read
 from app.pipeline.gateway import Gateway
 from app.pipeline.prepare import Prepared, Provenance
 from app.runtime import Runtime
@@ -86,10 +87,12 @@ async def chat_completions(request: Request[Any, Any, State], state: State) -> R
 
 
 @get("/v1/models", summary="The bots, as OpenAI models", tags=["chat"])
-async def list_models(state: State) -> ModelList:
+async def list_models(request: Request[Any, Any, State], state: State) -> ModelList:
     chat: Chat = state.chat
+    principal = principal_of(request)
     return ModelList(data=[ModelCard(id=b.slug, name=b.name, description=b.description,
-                                     upstream_model=b.default_model) for b in chat.service.settings.bots()])
+                                     upstream_model=b.default_model) for b in chat.service.settings.bots()
+                           if sees_bot(principal, b.slug)])
 
 
 @post("/v1/bots/{slug:str}/prepare", summary="The exact upstream request for a chat request, with provenance; "

@@ -26,7 +26,8 @@ from app.domain.history import DiffItem, Point, parse_point, parse_time
 from app.domain.scopes import Scope, parse_scope
 from app.http.auth import require, require_each, require_read
 from app.http.deps import History, Service
-from app.http.request import actor_of, reason_of
+from app.http.request import actor_of, query_int, reason_of
+from app.services.history import MAX_PAGE
 
 # `scope` is a name Litestar reserves (the ASGI scope), and `from` is Python's.
 ScopeQuery = Annotated[str | None, QueryParameter(name="scope", description="global or bots/<slug>")]
@@ -88,11 +89,11 @@ async def list_history(request: Request[Any, Any, Any], history: History, scope_
                        key: FromQuery[str | None] = None,
                        actor: FromQuery[str | None] = None, source: FromQuery[str | None] = None,
                        change: FromQuery[str | None] = None, since: FromQuery[str | None] = None,
-                       until: FromQuery[str | None] = None, limit: FromQuery[int] = 50,
+                       until: FromQuery[str | None] = None, limit: FromQuery[str | None] = None,
                        cursor: FromQuery[str | None] = None) -> HistoryPage:
     events = _filter(scope_, key, actor, source, since, until, change)
     require_read(request, events.scope)
-    return await history.history(events, limit, cursor)
+    return await history.history(events, query_int(limit, "limit", 50, 1, MAX_PAGE), cursor)
 
 
 @get("/v1/changes", summary="Changes, newest first, filtered; cursor pagination", tags=["history"])
@@ -100,10 +101,10 @@ async def list_changes(request: Request[Any, Any, Any], history: History, scope_
                        key: FromQuery[str | None] = None,
                        actor: FromQuery[str | None] = None, source: FromQuery[str | None] = None,
                        since: FromQuery[str | None] = None, until: FromQuery[str | None] = None,
-                       limit: FromQuery[int] = 50, cursor: FromQuery[str | None] = None) -> ChangesPage:
+                       limit: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None) -> ChangesPage:
     events = _filter(scope_, key, actor, source, since, until)
     require_read(request, events.scope)
-    return await history.changes(events, limit, cursor)
+    return await history.changes(events, query_int(limit, "limit", 50, 1, MAX_PAGE), cursor)
 
 
 @get("/v1/changes/{change_id:str}", summary="One change with its events", tags=["history"])

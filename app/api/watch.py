@@ -5,30 +5,46 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get
 from litestar.exceptions import HTTPException
-from litestar.params import FromQuery
+from litestar.params import QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from app.domain.access import Principal, sees_scope
 from app.domain.events import AppliedChange
+from app.domain.input_checks import MAX_INT
+from app.http.auth import principal_of
 from app.http.deps import Service
+from app.http.request import last_event_id, query_int
 from app.services.settings import SettingsService
 
 HEARTBEAT_SECONDS = 15.0
 QUEUE_LIMIT = 1000
 
 
-def _message(change: AppliedChange) -> ServerSentEventMessage:
+def _message(change: AppliedChange, principal: Principal | None = None) -> ServerSentEventMessage | None:
+    """The notice of a change, as far as ``principal`` may see it: a token limited to
+    some bots hears of changes to its bots and the global scope only; when a change
+    also touched a bot it may not see, that scope is left out and the keys withheld
+    (they cannot be told apart by scope). ``None``: nothing to tell this watcher."""
+    scopes, keys = change.scopes, change.keys
+    if principal is not None and principal.bots is not None:
+        scopes = [s for s in change.scopes if sees_scope(principal, s)]
+        if not scopes:
+            return None
+        if len(scopes) < len(change.scopes):
+            keys = []
     data = {"revision": change.last_revision, "first_revision": change.first_revision,
-            "change_id": str(change.change_id), "scopes": change.scopes, "keys": change.keys}
+            "change_id": str(change.change_id), "scopes": scopes, "keys": keys}
     return ServerSentEventMessage(data=msgspec.json.encode(data).decode(), event="change",
                                   id=str(change.last_revision))
 
 
-async def follow(service: SettingsService, since: int) -> AsyncGenerator[ServerSentEventMessage, None]:
+async def follow(service: SettingsService, since: int,
+                 principal: Principal | None = None) -> AsyncGenerator[ServerSentEventMessage, None]:
     """Backlog from the log, then live changes; a watcher that falls behind (its queue
     overflows) re-reads from the log instead of losing events."""
     queue: asyncio.Queue[AppliedChange] = asyncio.Queue(QUEUE_LIMIT)
@@ -50,7 +66,8 @@ async def follow(service: SettingsService, since: int) -> AsyncGenerator[ServerS
                 while not queue.empty():
                     queue.get_nowait()
                 for change in await service.changes_between(sent, service.revision):
-                    yield _message(change)
+                    if (message := _message(change, principal)) is not None:
+                        yield message
                     sent = change.last_revision
             try:
                 change = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
@@ -61,8 +78,10 @@ async def follow(service: SettingsService, since: int) -> AsyncGenerator[ServerS
                 if change.first_revision != sent + 1:
                     sent_before = sent
                     for missed in await service.changes_between(sent_before, change.first_revision - 1):
-                        yield _message(missed)
-                yield _message(change)
+                        if (message := _message(missed, principal)) is not None:
+                            yield message
+                if (message := _message(change, principal)) is not None:
+                    yield message
                 sent = change.last_revision
     finally:
         unsubscribe()
@@ -70,14 +89,15 @@ async def follow(service: SettingsService, since: int) -> AsyncGenerator[ServerS
 
 @get("/v1/watch", summary="Server-sent events: one per applied change after `since`", tags=["watch"])
 async def watch(request: Request[Any, Any, Any], service: Service,
-                since: FromQuery[int | None] = None) -> ServerSentEvent:
+                since_: Annotated[str | None, QueryParameter(name="since")] = None) -> ServerSentEvent:
+    since = query_int(since_, "since", -1, 0, MAX_INT) if since_ else None
     if since is None:
-        last = request.headers.get("last-event-id")
-        since = int(last) if last and last.isdigit() else service.revision
+        last = last_event_id(request)
+        since = last if last is not None else service.revision
     if since < 0 or since > service.revision:
         raise HTTPException(status_code=400,
                             detail=f"since must be between 0 and the head revision {service.revision}")
-    return ServerSentEvent(follow(service, since))
+    return ServerSentEvent(follow(service, since, principal_of(request)))
 
 
 HANDLERS = [watch]

@@ -17,7 +17,7 @@ from enum import IntEnum, StrEnum
 import msgspec
 
 from app.domain.errors import BotSettingsError
-from app.domain.scopes import SLUG_PATTERN, Scope
+from app.domain.scopes import Scope, is_slug
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 HASH_PREFIX = "sha256:"
@@ -121,7 +121,7 @@ def parse_tokens(source: str, text: str) -> list[Token]:
 
 
 def _check_bot(slug: str) -> str:
-    if not SLUG_PATTERN.match(slug):
+    if not is_slug(slug):
         raise ValueError(f"invalid bot slug {slug!r} in the bot list")
     return slug
 
@@ -167,3 +167,35 @@ def authorize(principal: Principal, action: Action, scope: Scope | None = None, 
                 Action.ADMIN: "run platform operations"}[action]
         raise Forbidden(f"token '{principal.name}' has role {principal.role.label}; "
                         f"to {what} it needs {needed.label}")
+
+
+def sees_bot(principal: Principal, slug: str | None) -> bool:
+    """Whether the principal may learn anything of this bot (``None``: platform-wide)."""
+    return slug is None or principal.bots is None or slug in principal.bots
+
+
+def sees_scope(principal: Principal, scope_text: str) -> bool:
+    """A scope in its written form (``global`` or ``bots/<slug>``): global is every
+    token's to read; a bot scope only for tokens that see the bot."""
+    return not scope_text.startswith("bots/") or sees_bot(principal, scope_text[len("bots/"):])
+
+
+SESSION_PREFIX = "bss_"
+
+
+def new_session_id() -> str:
+    """The page's sign-in cookie: 256 random bits naming a server-side session."""
+    return SESSION_PREFIX + secrets.token_urlsafe(32)
+
+
+def session_hash(session_id: str) -> bytes:
+    return hashlib.sha256(session_id.encode()).digest()
+
+
+def principal_named(tokens: list[Token], name: str | None) -> Principal:
+    """The principal of the token a session was opened with; a token since removed
+    from the tokens file no longer signs anyone in."""
+    for token in tokens:
+        if token.principal.name == name:
+            return token.principal
+    raise Unauthenticated("the sign-in session has expired or was ended: sign in again")

@@ -11,6 +11,7 @@ import msgspec
 from app.domain.errors import BadRequest, FieldError
 from app.domain.events import ChangeResult, Event, Op
 from app.domain.history import DiffItem
+from app.domain.input_checks import parse_int
 from app.domain.scopes import Scope
 
 
@@ -65,10 +66,10 @@ def parse_cursor(text: str | None) -> int | None:
     """A page cursor is the revision (or change's first revision) to continue below."""
     if text is None or text == "":
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise BadRequest(f"cursor: {text!r} is not a cursor from a previous page",
                          [FieldError(key="cursor", code="invalid_cursor", message=f"not a cursor: {text!r}")])
-    return int(text)
+    return parse_int(text, "cursor")
 
 
 def parse_change_id(text: str) -> UUID:

@@ -16,7 +16,7 @@ import yaml
 from app.domain.acceptance import Ignored, Reason, accept
 from app.domain.errors import BotSettingsError
 from app.domain.registry import REGISTRY, Category, canonical_key
-from app.domain.scopes import SLUG_PATTERN, ScopeType
+from app.domain.scopes import ScopeType, is_slug
 from app.domain.values import validate_value
 
 # libyaml's safe loader when PyYAML has it: ten times faster on a 1,000-bot file.
@@ -113,7 +113,7 @@ def _check_document(doc: dict[str, Any], source: str, warnings: list[str]) -> No
     bots = _mapping(doc.get("bots"), source, "bots")
     for slug, entry in bots.items():
         where = f"bots.{slug}"
-        if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+        if not is_slug(slug):
             raise BotsYamlError(f"{source}: {where}: invalid bot slug {slug!r} "
                                 "(1-64 characters a-z, 0-9, '_' or '-')")
         entry = _mapping(entry, source, where)

@@ -16,13 +16,14 @@ import msgspec
 
 from app.domain.errors import BadRequest, Conflict, FieldError, ValidationFailed
 from app.domain.events import Event, Op, Operation, delete_op, same_value, set_op
+from app.domain.input_checks import in_utc, parse_int
 from app.domain.registry import lookup_writable
 from app.domain.scopes import Scope, parse_scope
 from app.domain.values import validate_value
 
 State = dict[Scope, dict[str, Any]]
 
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_RELATIVE = re.compile(r"([0-9]{1,12})\s*([smhdw])")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
@@ -40,32 +41,39 @@ def _iso(t: datetime | None) -> str:
     return t.astimezone(UTC).isoformat().replace("+00:00", "Z") if t else "?"
 
 
-def parse_time(text: str, name: str = "as_of") -> datetime:
-    """An ISO 8601 timestamp (`2026-11-20T10:00:00Z`, `2026-11-20T10:00Z`, `2026-11-20`).
-    Without a zone it is UTC."""
+def parse_time(text: str, name: str = "as_of", *, naive_is_utc: bool = True) -> datetime:
+    """An ISO 8601 timestamp (`2026-11-20T10:00:00Z`, `2026-11-20T10:00Z`, `2026-11-20`),
+    in UTC. Without a zone it is UTC, unless ``naive_is_utc`` is false: then it is
+    returned without one, for the caller to refuse (a scheduled change needs a zone)."""
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise BadRequest(f"{name}: {text!r} is not an ISO 8601 timestamp (e.g. 2026-11-20T10:00:00Z)",
                          [FieldError(key=name, code="invalid_timestamp", message=f"not a timestamp: {text!r}")]
                          ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if parsed.tzinfo is None and not naive_is_utc:
+        return parsed
+    return in_utc(parsed, name)
 
 
 def parse_revision(text: str, name: str = "revision") -> int:
-    if not text.strip().isdigit():
+    if not (text.strip().isascii() and text.strip().isdigit()):
         raise BadRequest(f"{name}: {text!r} is not a revision number (a non-negative integer)",
                          [FieldError(key=name, code="invalid_revision", message=f"not a revision: {text!r}")])
-    return int(text)
+    return parse_int(text, name)
 
 
 def parse_point(text: str, now: datetime, name: str = "to") -> Point:
     """`812` (a revision), an ISO timestamp, or a span back from ``now``: `90m`, `24h`, `1d`, `2w`."""
     text = text.strip()
-    if text.isdigit():
-        return Point(revision=int(text))
-    if match := _RELATIVE.match(text):
-        return Point(time=now - timedelta(**{_UNITS[match[2]]: int(match[1])}))
+    if text.isascii() and text.isdigit():
+        return Point(revision=parse_int(text, name))
+    if match := _RELATIVE.fullmatch(text):
+        try:
+            return Point(time=now - timedelta(**{_UNITS[match[2]]: int(match[1])}))
+        except OverflowError:
+            raise BadRequest(f"{name}: {text!r} reaches back before year 1",
+                             [FieldError(key=name, code="time_out_of_range", message="span too long")]) from None
     return Point(time=parse_time(text, name))
 
 

@@ -18,7 +18,7 @@ import msgspec
 from app.domain.acceptance import Ignored, Reason, accept
 from app.domain.bots_yaml import deep_merge, normalise_template, parse_document
 from app.domain.registry import REGISTRY, Category, canonical_key
-from app.domain.scopes import GLOBAL, SLUG_PATTERN, Scope, ScopeType
+from app.domain.scopes import GLOBAL, Scope, ScopeType, is_slug
 
 ENV_PREFIX = "LLM_BAWT_"
 
@@ -108,7 +108,7 @@ def from_bots_yaml(documents: list[tuple[str, str]], extra_bots: Iterable[str] =
     bots = merged.get("bots") if isinstance(merged.get("bots"), dict) else {}
     assert isinstance(bots, dict)
     for slug in sorted({*bots, *extra_bots}, key=str):
-        if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+        if not is_slug(slug):
             incoming.ignored.append(Ignored(scope=f"bots/{slug}", name=f"bots.{slug}", reason=Reason.WRONG_TYPE,
                                             detail="not a valid bot slug (1-64 characters a-z, 0-9, '_' or '-')"))
             continue

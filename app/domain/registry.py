@@ -18,6 +18,11 @@ from app.domain.scopes import Scope, ScopeType
 # A stored value is JSON; this caps one value's encoded size (system_prompt's 64 KiB
 # plus JSON quoting and escapes) so one key cannot bloat every process's memory.
 MAX_VALUE_BYTES = 160 * 1024
+# Upper bounds of counts and durations no deployment needs more of: a bound keeps a
+# typo (or 10^30) from being stored and breaking whatever reads the key.
+_COUNT = 1_000_000
+_DAY = 86_400
+_YEAR = 365 * _DAY
 
 
 class Kind(StrEnum):
@@ -121,7 +126,7 @@ I, F, B, S = Kind.INT, Kind.FLOAT, Kind.BOOL, Kind.STR  # noqa: E741 (table shor
 _DEFS: list[SettingDef] = [
     # context
     _tunable("max_context_tokens", I, 0, "context", "prompt budget (system + history + memory); "
-             "0 = model_context_window − max_output_tokens", minimum=0, unit="tokens"),
+             "0 = model_context_window − max_output_tokens", minimum=0, maximum=10_000_000, unit="tokens"),
     _tunable("max_output_tokens", I, 4096, "context", "tokens the model may generate per reply",
              minimum=1, maximum=1_000_000, unit="tokens", legacy_env=("LLM_BAWT_MAX_TOKENS",),
              legacy=("max_tokens",)),
@@ -129,26 +134,27 @@ _DEFS: list[SettingDef] = [
              minimum=512, maximum=10_000_000, unit="tokens"),
     # history
     _tunable("history_duration_seconds", I, 1800, "history", "how far back raw history is loaded",
-             minimum=0, unit="seconds", legacy_env=("LLM_BAWT_HISTORY_DURATION",),
+             minimum=0, maximum=_YEAR, unit="seconds", legacy_env=("LLM_BAWT_HISTORY_DURATION",),
              legacy=("history_duration",)),
     _tunable("history_bridge_messages", I, 4, "history",
              "most recent messages always kept, even beyond the window", minimum=0, maximum=1000,
              unit="messages"),
     _tunable("history_reload_ttl_seconds", F, 2.0, "history", "history cache freshness",
-             minimum=0, unit="seconds"),
+             minimum=0, maximum=_DAY, unit="seconds"),
     # summarization
     _tunable("summarization_session_gap_seconds", I, 3600, "summarization",
-             "gap that splits history into sessions", minimum=1, unit="seconds"),
+             "gap that splits history into sessions", minimum=1, maximum=_YEAR, unit="seconds"),
     _tunable("summarization_min_messages", I, 4, "summarization",
-             "messages a session needs to be summarized", minimum=1),
+             "messages a session needs to be summarized", minimum=1, maximum=_COUNT),
     _tunable("summarization_skip_low_signal", B, True, "summarization",
              "skip greetings, tests and noise"),
     _tunable("summarization_min_user_messages", I, 2, "summarization",
-             "user messages a session needs to be summarized", minimum=0),
+             "user messages a session needs to be summarized", minimum=0, maximum=_COUNT),
     _tunable("summarization_min_content_chars", I, 160, "summarization",
-             "characters of content a session needs to be summarized", minimum=0),
+             "characters of content a session needs to be summarized", minimum=0,
+             maximum=10_000_000),
     _tunable("summarization_min_meaningful_turns", I, 3, "summarization",
-             "meaningful turns a session needs to be summarized", minimum=0),
+             "meaningful turns a session needs to be summarized", minimum=0, maximum=_COUNT),
     _tunable("summarization_max_in_context", I, 5, "summarization",
              "past-session summaries in the prompt (0 = none)", minimum=0, maximum=1000),
     _tunable("summarization_compact_context", B, True, "summarization", "shorter summary form"),
@@ -160,7 +166,8 @@ _DEFS: list[SettingDef] = [
     _tunable("memory_n_results", I, 10, "memory", "memory hits retrieved on cold start",
              minimum=0, maximum=1000),
     _tunable("memory_protected_recent_turns", I, 3, "memory",
-             "recent turns never evicted when trimming", minimum=0, unit="turns"),
+             "recent turns never evicted when trimming", minimum=0, maximum=_COUNT,
+             unit="turns"),
     _tunable("memory_min_relevance", F, 0.01, "memory", "lowest relevance a memory hit may have",
              minimum=0, maximum=1),
     _tunable("memory_max_token_percent", I, 30, "memory", "share of the budget memory may take",

@@ -9,7 +9,11 @@ import msgspec
 
 from app.domain.errors import InvalidScope
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# \Z, not $: `$` also matches before a final newline, which let `mira\n` be a second bot.
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\Z")
+# Words that name something else where a scope is written (`global`, `bots/…`), so a
+# bot by that name would be easy to take for it.
+RESERVED_SLUGS = frozenset({"global", "bots", "all", "none"})
 GLOBAL_ID = "*"
 
 
@@ -33,12 +37,19 @@ class Scope(msgspec.Struct, frozen=True, order=True):
 GLOBAL = Scope(ScopeType.GLOBAL, GLOBAL_ID)
 
 
+def is_slug(slug: object) -> bool:
+    return isinstance(slug, str) and SLUG_PATTERN.match(slug) is not None and slug not in RESERVED_SLUGS
+
+
 def check_slug(slug: str) -> str:
     if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
         raise InvalidScope(
             f"invalid bot slug {slug!r}: use 1-64 characters a-z, 0-9, '_' or '-', "
             "starting with a letter or digit"
         )
+    if slug in RESERVED_SLUGS:
+        raise InvalidScope(f"{slug!r} is reserved and cannot be a bot slug (it would read like a scope); "
+                           f"reserved: {', '.join(sorted(RESERVED_SLUGS))}")
     return slug
 
 

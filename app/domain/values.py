@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 from app.domain.errors import FieldError, ValidationFailed
+from app.domain.input_checks import MAX_DEPTH, json_depth, plain_data_problem
 from app.domain.registry import MAX_VALUE_BYTES, Kind, SettingDef, canonical_key, lookup_writable, refusal
 from app.domain.scopes import Scope
 
@@ -63,6 +64,8 @@ def validate_value(defn: SettingDef, value: Any) -> Any:
     if kind in (Kind.INT, Kind.FLOAT) and _out_of_bounds(defn, value):
         raise bad(f"{value} is out of bounds ({defn.describe_type()})")
     if kind in (Kind.STR_LIST, Kind.JSON, Kind.STR):
+        if (problem := plain_data_problem(value)) is not None:  # storable, exportable, re-importable
+            raise bad(problem)
         size = len(msgspec.json.encode(value))
         if size > MAX_VALUE_BYTES:
             raise bad(f"value is {size} bytes encoded; the limit is {MAX_VALUE_BYTES}")
@@ -106,6 +109,9 @@ def parse_text(defn: SettingDef, text: str) -> Any:
                 return text
             return decoded if isinstance(decoded, str) else text
         return text
+    if json_depth(stripped) > MAX_DEPTH:  # json.loads would recurse until RecursionError
+        raise refusal(defn.key, "too_deep", f"'{defn.key}': nested more than {MAX_DEPTH} levels deep; "
+                                          f"the limit is {MAX_DEPTH}")
     try:
         return json.loads(stripped)
     except ValueError:

@@ -18,10 +18,18 @@ class _Dumper(yaml.SafeDumper):  # type: ignore[misc]  # PyYAML ships no type hi
     pass
 
 
+# Line breaks YAML folds or normalises in plain and block styles (a NEL read back as a
+# space, CR as LF): a string holding one is written double-quoted, where each is escaped.
+_FOLDED = frozenset("\r\x85\u2028\u2029")
+
+
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     # PyYAML falls back to a quoted style by itself when a literal block cannot hold
-    # the string exactly (trailing spaces, some control characters).
-    style = "|" if "\n" in value.rstrip("\n") else None
+    # the string exactly (trailing spaces, some control characters), but not for these.
+    if not _FOLDED.isdisjoint(value):
+        style: str | None = '"'
+    else:
+        style = "|" if "\n" in value.rstrip("\n") else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

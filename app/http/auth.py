@@ -13,8 +13,9 @@ What a route needs is decided here, so a new route is covered without opting in:
   scope it read from the body;
 - ``opt={"action": "admin"}`` marks platform operations.
 
-The operators' page (app/web) authenticates with the same tokens, carried in an
-HttpOnly cookie set by its login form. A browser sends cookies with cross-site
+The operators' page (app/web) authenticates with the same tokens: its login form
+opens a server-side session (app/services/sessions.py) whose random id is carried in
+an HttpOnly cookie; the token itself never reaches the browser. A browser sends cookies with cross-site
 requests too, so a change authenticated by the cookie (and any form post of the
 page, even without tokens: a page on loopback is reachable from any site the
 browser visits) must come from a page of this origin: its Origin (or, failing
@@ -49,7 +50,7 @@ log = structlog.get_logger("botsettings.auth")
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 PRINCIPAL = "principal"  # key in the connection's state
-COOKIE = "botsettings_token"  # the operators' page keeps the token here (HttpOnly, SameSite=Strict)
+COOKIE = "botsettings_session"  # the page's session id (HttpOnly, SameSite=Strict); never the token
 
 
 def _bearer(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
@@ -102,7 +103,8 @@ def make_guard(tokens: list[Token] | None) -> Any:
         else:
             secret, via_cookie = _credentials(connection)
             try:
-                principal = authenticate(tokens, secret)
+                principal = (await connection.app.state.runtime.services.sessions.principal(tokens, secret)
+                             if via_cookie and secret else authenticate(tokens, secret))
             except Unauthenticated as exc:
                 # Never the secret: only that one was (or was not) sent.
                 log.warning("auth.failed", path=connection.url.path, reason=exc.message,

@@ -63,7 +63,8 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dic
                    "code": "invalid_request"} if isinstance(e, dict) else {"key": "body", "message": str(e)}
                   for e in exc.extra]
     title = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-             405: "Method not allowed", 413: "Payload too large"}.get(exc.status_code, "Error")
+             405: "Method not allowed", 413: "Payload too large", 415: "Unsupported media type",
+             421: "Misdirected request"}.get(exc.status_code, "Error")
     return problem(exc.status_code, title, exc.detail, errors, headers=exc.headers)
 
 

@@ -7,16 +7,18 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import HTTPException
 
+from app.domain.input_checks import check_text, parse_int
 from app.http.auth import principal_of
 
 
 def actor_of(request: Request[Any, Any, Any]) -> str:
     """The token's name; without tokens, whatever the caller says (X-Actor), see app/http/auth.py."""
-    return principal_of(request).name
+    return check_text(principal_of(request).name, "X-Actor")
 
 
 def reason_of(request: Request[Any, Any, Any], body_reason: str | None = None) -> str:
-    return body_reason or request.headers.get("x-change-reason") or request.query_params.get("reason") or ""
+    return check_text(body_reason or request.headers.get("x-change-reason") or request.query_params.get("reason")
+                      or "", "reason")
 
 
 def if_match(request: Request[Any, Any, Any]) -> int | None:
@@ -25,10 +27,21 @@ def if_match(request: Request[Any, Any, Any]) -> int | None:
     if raw is None:
         return None
     text = raw.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise HTTPException(status_code=400, detail=f"If-Match must be a revision number like \"12\", got {raw!r}")
-    return int(text)
+    return parse_int(text, "If-Match")
+
+
+def last_event_id(request: Request[Any, Any, Any]) -> int | None:
+    """The revision a reconnecting EventSource saw last, if it sent one."""
+    raw = request.headers.get("last-event-id")
+    return parse_int(raw, "Last-Event-ID") if raw else None
 
 
 def etag(revision: int) -> str:
     return f'"{revision}"'
+
+
+def query_int(text: str | None, name: str, default: int, lo: int, hi: int) -> int:
+    """An integer query parameter (``limit``, ``since``): ASCII digits within lo…hi, else a 400."""
+    return default if text is None or text == "" else parse_int(text, name, lo=lo, hi=hi)

@@ -11,7 +11,8 @@
 - :class:`~app.services.adoption.AdoptionService` — migrate, bootstrap, export, import,
   rename-key;
 - :class:`~app.services.jobs.JobsService` — jobs, runs, the schedule, scheduled changes;
-- :class:`~app.services.chat.ChatService` — preparing chat requests for the gateway.
+- :class:`~app.services.chat.ChatService` — preparing chat requests for the gateway;
+- :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions.
 
 :class:`Services` holds one of each, wired to one database and one read model.
 """
@@ -26,12 +27,13 @@ from app.services.bots import BotsService
 from app.services.chat import ChatService
 from app.services.history import HistoryService
 from app.services.jobs import JobsService
+from app.services.sessions import SessionsService
 from app.services.settings import SettingsService
 from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY, Snapshots
 from app.store.database import Database
 
 __all__ = ["AdoptionService", "BotsService", "ChatService", "HistoryService", "JobsService", "Services",
-           "SettingsService", "settings_with_history"]
+           "SessionsService", "SettingsService", "settings_with_history"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class Services:
     adoption: AdoptionService
     jobs: JobsService
     chat: ChatService
+    sessions: SessionsService  # the operators' page's sign-in sessions
 
 
 def settings_with_history(db: Database, read_model: Resolver | None = None, *,

@@ -122,3 +122,14 @@ scheduled_changes = sa.Table(
 
 NOTIFY_CHANNEL = "botsettings_changes"
 SCHEDULED_CHANNEL = "botsettings_scheduled"  # NOTIFYed when a change is scheduled: wakes the leader
+
+# The operators' page's sign-in sessions (migration 0003): looked up by a hash of the
+# cookie's random id; the row names the token the session was opened with.
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("id_hash", sa.LargeBinary, primary_key=True),
+    sa.Column("token_name", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+)

@@ -12,7 +12,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
-from app.domain.access import Action
+from app.domain.access import Action, sees_bot
 from app.domain.audit import AuditEvent, EventFilter
 from app.domain.events import Source
 from app.domain.history import Point, parse_revision
@@ -66,7 +66,8 @@ async def history_page(request: Request[Any, Any, Any], service: Service, histor
     older = ("/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": found.next_cursor})
              if found.next_cursor else None)
     return page(request, "history.html", events=found.events, filters=filters, older=older,
-                bots=service.known_bots(), keys=WRITABLE_KEYS, sources=sources,
+                bots=[b for b in service.known_bots() if sees_bot(principal, b)], keys=WRITABLE_KEYS,
+                sources=sources,
                 text_diff=text_diff, can_roll_back=lambda e: may(principal, Action.WRITE, _target_of(e, target)),
                 rollback_scope=lambda e: str(_target_of(e, target)), done=done, revision=found.head)
 

@@ -1,8 +1,9 @@
 """Signing in to the page with an API token, and out again.
 
-The token is kept in an HttpOnly, SameSite=Strict cookie (Secure over https) that the
-app-wide guard (app/http/auth.py) accepts like a bearer header; the token's name is
-the actor of every change made through the page."""
+Signing in opens a server-side session (app/services/sessions.py); its random id, not
+the token, is kept in an HttpOnly, SameSite=Strict cookie (Secure over https) that the
+app-wide guard (app/http/auth.py) accepts like a bearer header. The token's name is
+the actor of every change made through the page. Signing out revokes the session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from litestar.response import Redirect, Template
 
 from app.domain.access import Unauthenticated, authenticate
 from app.http.auth import COOKIE
+from app.services.sessions import SESSION_HOURS
 from app.web.render import TOKENS, page
 
 log = structlog.get_logger("botsettings.web")
@@ -48,13 +50,16 @@ async def login(request: Request[Any, Any, Any]) -> Redirect | Template:
         message = "Enter your API token." if not secret else "That token is not valid."
         return page(request, "login.html", status=401, next=target, error=message)
     log.info("web.signed_in", actor=principal.name, role=principal.role.label)
-    cookie = Cookie(key=COOKIE, value=secret, path="/", httponly=True, samesite="strict",
-                    secure=request.url.scheme == "https")
+    session_id = await request.app.state.runtime.services.sessions.open(principal)
+    cookie = Cookie(key=COOKIE, value=session_id, path="/", httponly=True, samesite="strict",
+                    secure=request.url.scheme == "https", max_age=SESSION_HOURS * 3600)
     return Redirect(target, status_code=303, cookies=[cookie])
 
 
 @post("/logout", name="web.logout", opt={"public": True})
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
+    if session_id := request.cookies.get(COOKIE):
+        await request.app.state.runtime.services.sessions.close(session_id)
     response = Redirect("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response

@@ -1,29 +1,22 @@
-"""The operator CLI, in-process through click and as the real `botsettings` command."""
+"""The operator CLI, in-process through click (the real command: tests/system/test_cli_processes.py)."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
-import httpx
 import pytest
-from click.testing import CliRunner
 
-from app.cli.main import cli
 from app.cli.output import EXIT_CONFLICT, EXIT_INVALID
-from bench.process import BIN, service_process
+from tests.support.cli import cli_env, run_cli
 
 
 @pytest.fixture
 def invoke(db_url: str, tmp_path: Path):
-    runner = CliRunner()
+    env = cli_env(db_url, tmp_path)
 
     def run(*args: str, code: int = 0) -> str:
-        result = runner.invoke(cli, list(args), env={"DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path),
-                                                     "USER": "tester"}, catch_exceptions=False)
-        assert result.exit_code == code, (result.output, result.stderr)
+        result = run_cli(*args, env=env, code=code)
         return result.stdout if code == 0 else result.output
     return run
 
@@ -92,29 +85,6 @@ def test_verify_and_rebuild(invoke, db_url: str) -> None:
 
 def test_exit_code_for_conflicts_is_documented() -> None:
     assert EXIT_CONFLICT == 4 and EXIT_INVALID == 3
-
-
-def test_serve_then_patch_over_http_and_read_with_the_cli(db_url: str, tmp_path: Path) -> None:
-    """The issue's 'done when': curl PATCH, then `botsettings get` in another process."""
-    env = {**os.environ, "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path)}
-    with service_process(db_url, tmp_path, migrate=True) as (url, _):
-        r = httpx.patch(f"{url}/v1/settings/bots/mira", content=b'{"temperature":0.5}')
-        assert r.status_code == 200 and r.json()["head"] == 1
-        out = subprocess.run([BIN, "get", "temperature", "--bot", "mira"], env=env, capture_output=True,
-                             text=True, timeout=60)
-        assert out.stdout.strip() == "0.5", out.stderr
-
-
-def test_the_embedded_database_persists_between_processes(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env["BOTSETTINGS_DATA_DIR"] = str(tmp_path / "data")
-    first = subprocess.run([BIN, "set", "temperature", "0.25", "--bot", "nova"], env=env, capture_output=True,
-                           text=True, timeout=120)
-    assert first.returncode == 0, first.stderr
-    second = subprocess.run([BIN, "get", "temperature", "--bot", "nova"], env=env, capture_output=True, text=True,
-                            timeout=120)
-    assert second.stdout.strip() == "0.25", second.stderr
-    assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
 
 
 def test_effective_and_explain_show_where_a_value_comes_from(invoke) -> None:

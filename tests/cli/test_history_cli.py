@@ -6,21 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from app.cli.main import cli
 from app.cli.output import EXIT_CONFLICT, EXIT_INVALID, EXIT_NOT_FOUND
+from tests.support.cli import cli_env, run_cli
 
 
 @pytest.fixture
 def invoke(db_url: str, tmp_path: Path):
-    runner = CliRunner()
+    env = cli_env(db_url, tmp_path)
 
     def run(*args: str, code: int = 0, input: str | None = None) -> str:
-        result = runner.invoke(cli, list(args), input=input, catch_exceptions=False, env={
-            "DATABASE_URL": db_url, "BOTSETTINGS_DATA_DIR": str(tmp_path), "USER": "tester"})
-        assert result.exit_code == code, (result.output, result.stderr)
-        return result.output
+        return run_cli(*args, env=env, code=code, input=input).output
     return run
 
 

@@ -15,6 +15,7 @@ import pytest
 from app.api.app import create_app
 from app.config import Config
 from app.domain.access import Role, new_secret, token_line
+from app.http.auth import COOKIE
 from app.runtime import Runtime
 from tests.support.logs import captured_logs, json_lines
 from tests.support.server import served
@@ -75,12 +76,16 @@ async def test_a_generated_id_replaces_an_insane_one_and_errors_are_logged_too(b
 
 async def test_the_pages_cookie_is_never_logged_and_the_query_string_is_left_out(base_url: str) -> None:
     with captured_logs("json") as out:
-        async with httpx.AsyncClient(base_url=base_url, cookies={"botsettings_token": SECRET}) as http:
+        async with httpx.AsyncClient(base_url=base_url) as http:
+            # The cookie carries a session opened by signing in (issue 15: it used to carry the token).
+            signed_in = await http.post("/login", data={"token": SECRET}, headers={"Origin": base_url})
+            assert signed_in.status_code == 303
+            session = signed_in.cookies[COOKIE]
             page = await http.get("/bots/mira?reason=look", headers={"X-Request-Id": "page-1"})
     assert page.status_code == 200 and page.headers["x-request-id"] == "page-1"
     [line] = _requests(json_lines(out.getvalue()), "page-1")
     assert (line["path"], line["actor"]) == ("/bots/mira", "ops")
-    assert SECRET not in out.getvalue() and "botsettings_token" not in out.getvalue()
+    assert SECRET not in out.getvalue() and session not in out.getvalue() and COOKIE not in out.getvalue()
 
 
 async def test_probes_are_logged_at_debug_level_only(base_url: str) -> None:

@@ -13,12 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from app.domain.access import Role, new_secret, token_line
 from bench.process import BIN, free_port, service_process, wait_ready
-
-pytestmark = pytest.mark.slow
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
