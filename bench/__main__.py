@@ -12,7 +12,8 @@ import sys
 
 from bench.common import RESULTS
 
-BENCHES = ["resolution", "history", "adoption", "gateway", "scheduler", "api", "writes", "load", "fuzz"]
+BENCHES = ["resolution", "history", "adoption", "gateway", "scheduler", "api", "writes", "request_log", "load",
+           "fuzz"]
 
 
 def summary() -> str:

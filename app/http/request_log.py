@@ -13,13 +13,16 @@ reaches the log.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import structlog
+
+from app.http.auth import PRINCIPAL  # where the guard leaves the caller in the request's state
+from app.logging import enabled
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,7 +37,6 @@ _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Successful health probes and scrapes arrive every few seconds from machines; they are
 # logged at debug level so that they do not drown the requests people make.
 _ROUTINE = frozenset({"/healthz", "/readyz", "/metrics"})
-PRINCIPAL = "principal"  # where the auth guard leaves the caller in the request's state
 
 log = structlog.get_logger("botsettings.http")
 
@@ -47,7 +49,7 @@ def request_id_of(scope: Scope) -> str:
             if _SANE.fullmatch(text):
                 return text
             break
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def _actor(scope: Scope) -> str | None:
@@ -77,11 +79,14 @@ class RequestLog:
                 message["headers"] = headers
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            try:
-                await self.app(scope, receive, send_with_id)
-            finally:
-                self._log(scope, status, started)
+        # Each request runs in a task of its own, with a copy of the context: binding here
+        # reaches every line the request causes and nothing after it; reset anyway.
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._log(scope, status, started)
+            structlog.contextvars.reset_contextvars(**tokens)
 
     @staticmethod
     def _log(scope: Scope, status: int | None, started: float) -> None:
@@ -91,6 +96,8 @@ class RequestLog:
         code = status if status is not None else 500
         level = "error" if code >= 500 else (
             "debug" if path in _ROUTINE and code < 400 else "info")
+        if not enabled(level):
+            return
         getattr(log, level)("http.request", method=scope.get("method"), path=path, status=code,
                             duration_ms=duration_ms, actor=_actor(scope),
                             client=(scope.get("client") or (None,))[0])

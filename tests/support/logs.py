@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from app import logging as app_logging
 from app.logging import configure_logging
 
 
@@ -27,6 +28,7 @@ def captured_logs(fmt: str = "json", level: str = "info", stream: io.StringIO | 
     root = logging.getLogger()
     handlers, root_level = list(root.handlers), root.level
     saved = structlog.get_config()
+    current = vars(app_logging._current).copy()  # level, stream and renderer the cached loggers read
     buffer = stream if stream is not None else io.StringIO()
     try:
         configure_logging(fmt, level, buffer)
@@ -37,6 +39,7 @@ def captured_logs(fmt: str = "json", level: str = "info", stream: io.StringIO | 
                 root.removeHandler(handler)
         root.setLevel(root_level)
         structlog.configure(**saved)
+        vars(app_logging._current).update(current)
 
 
 def json_lines(text: str) -> list[dict[str, Any]]:

@@ -16,7 +16,15 @@ from tests.support.logs import Terminal, captured_logs, json_lines
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def test_a_pipe_gets_one_json_object_per_line_from_structlog_and_stdlib_loggers_alike() -> None:
+def test_a_pipe_gets_one_json_object_per_line_from_structlog_and_stdlib_loggers_alike(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # `serve` runs uvicorn with log_config=None, so its loggers propagate to the root; an
+    # in-process server of another test may have given them uvicorn's own configuration.
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        for attribute, value in (("level", logging.NOTSET), ("propagate", True), ("handlers", [])):
+            monkeypatch.setattr(logger, attribute, value)
+    logging.getLogger().manager._clear_cache()
     with captured_logs("auto") as out:
         structlog.get_logger("botsettings.test").info("change.applied", keys=["bots/mira:temperature"])
         logging.getLogger("apscheduler.scheduler").info("Scheduler started")
@@ -59,7 +67,7 @@ def test_an_unknown_format_is_refused_by_name() -> None:
 
 def test_forced_console_on_a_pipe_is_not_json() -> None:
     with captured_logs("console") as out:
-        logging.getLogger("uvicorn.error").info("Application startup complete.")
+        logging.getLogger("apscheduler.scheduler").info("Application startup complete.")
     assert "Application startup complete." in out.getvalue()
     assert not out.getvalue().lstrip().startswith("{")
 
