@@ -121,6 +121,7 @@ async def writers_waiting(raw: asyncpg.Connection, n: int = 1) -> list[int]:
 async def test_a_conflicting_and_an_invalid_change_are_answered_alone(
         service: SettingsService, raw: asyncpg.Connection, db_url: str) -> None:
     await service.set_value(BOTS[0], "temperature", 0.5, actor="t")  # revision 1, version 1
+    before = service.committer.batches
     async with HeadHeld(asyncpg_dsn(db_url)):
         calls = [
             service.patch(BOTS[0], {"top_p": 0.5}, actor="a"),
@@ -135,7 +136,6 @@ async def test_a_conflicting_and_an_invalid_change_are_answered_alone(
         pending = asyncio.gather(*calls, return_exceptions=True)
         await writers_waiting(raw)
         assert not pending.done()
-    before = service.committer.batches
     a, stale, invalid, b, c = await pending
     assert service.committer.batches - before == 1
     assert isinstance(stale, Conflict) and stale.errors[0].code == "version_mismatch"
