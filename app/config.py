@@ -29,6 +29,11 @@ class ConfigError(Exception):
 
 class Config(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None
+    # Behind a transaction pooler (PgBouncer pool_mode=transaction) DATABASE_URL names the
+    # pooler; what needs a session of its own — the LISTEN connection and the scheduler's
+    # advisory-lock leadership — connects here instead (default: DATABASE_URL).
+    listen_url: str | None = None
+    transaction_pooling: bool = False  # BOTSETTINGS_DATABASE_POOLING=transaction
     data_dir: Path = Path(platformdirs.user_data_dir("botsettings"))
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
@@ -65,6 +70,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         kw: dict[str, object] = {}
         if url := env.get("DATABASE_URL"):
             kw["database_url"] = normalize_database_url(url)
+        if lu := env.get("BOTSETTINGS_LISTEN_URL"):
+            kw["listen_url"] = normalize_database_url(lu, "BOTSETTINGS_LISTEN_URL")
+        if pm := env.get("BOTSETTINGS_DATABASE_POOLING"):
+            kw["transaction_pooling"] = _choice("BOTSETTINGS_DATABASE_POOLING", pm, ("session", "transaction")) \
+                == "transaction"
         if d := env.get("BOTSETTINGS_DATA_DIR"):
             kw["data_dir"] = Path(d).expanduser()
         if h := env.get("BOTSETTINGS_HOST"):
@@ -155,12 +165,12 @@ def _float(name: str, text: str, lo: float, hi: float) -> float:
     return _number(name, text, lo, hi, float, "a number")
 
 
-def normalize_database_url(url: str) -> str:
+def normalize_database_url(url: str, name: str = "DATABASE_URL") -> str:
     """Accept the usual spellings and use the asyncpg driver."""
     for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+asyncpg://" + url[len(prefix):]
-    raise ConfigError(f"DATABASE_URL must be a postgresql:// URL, got {url.split('://')[0]}://…")
+    raise ConfigError(f"{name} must be a postgresql:// URL, got {url.split('://')[0]}://…")
 
 
 def _http_url(name: str, text: str) -> str:

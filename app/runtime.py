@@ -25,6 +25,7 @@ from app.services import (
     ChatService,
     HistoryService,
     JobsService,
+    PlatformService,
     Services,
     SessionsService,
     SettingsService,
@@ -83,9 +84,11 @@ class Runtime:
         self.catalogue.add_housekeeping(housekeeping.projection_check(settings, config.verify_interval_minutes))
         self.catalogue.add_housekeeping(housekeeping.settings_snapshot(history))
         jobs = JobsService(db, settings, self.catalogue, self._runner(), config.scheduler)
+        adoption = AdoptionService(db, settings, history)
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
-                                 adoption=AdoptionService(db, settings, history), jobs=jobs,
-                                 chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db))
+                                 adoption=adoption, jobs=jobs,
+                                 chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db),
+                                 platform=PlatformService(db, adoption))
         self.scheduler: JobScheduler | None = None
 
     @property
@@ -120,7 +123,8 @@ class Runtime:
         env_values, env_warnings = env_layer(config.llm_env)
         for warning in (*bots.warnings, *env_warnings):
             log.warning("config.warning", detail=warning)
-        db = Database(await database_url(config))
+        db = Database(await database_url(config), transaction_pooling=config.transaction_pooling,
+                      session_url=config.listen_url)
         if config.migrate_on_start if migrate is None else migrate:
             async with unavailable_on_connection_loss():
                 await migrations.upgrade(db.engine)

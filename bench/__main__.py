@@ -12,8 +12,8 @@ import sys
 
 from bench.common import RESULTS
 
-BENCHES = ["resolution", "history", "adoption", "gateway", "scheduler", "api", "writes", "request_log", "load",
-           "fuzz"]
+BENCHES = ["resolution", "history", "adoption", "platform", "gateway", "scheduler", "api", "writes", "request_log",
+           "load", "fuzz", "fanout"]
 
 
 def summary() -> str:

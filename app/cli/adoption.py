@@ -19,6 +19,7 @@ import click
 
 from app.cli.history import point_option
 from app.cli.output import default_actor, emit_json, run, show
+from app.cli.platform import migrate_from_platform
 from app.domain.adoption import AdoptionPlan, Progress
 from app.domain.intake import env_names, parse_env_file
 from app.services.adoption import Outcome, RenameOutcome
@@ -66,16 +67,28 @@ def progress_bar(label: str) -> Iterator[Progress]:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A bots.yaml; each bot's settings (over the template) and profile become its bot-scope "
                    "settings. Repeat to layer a user file over the project's.")
+@click.option("--from-platform-db", "platform_db", is_flag=False, flag_value="", default=None, metavar="[URL]",
+              help="Import the platform's runtime_settings and bot_profiles tables from the database at URL "
+                   "(without URL: this database). The tables are only read.")
 @click.option("--overwrite", is_flag=True, help="Replace stored values that differ (default: keep them, skip).")
 @common_write_options
-def migrate_cmd(from_env: bool, env_file: Path | None, yaml_paths: tuple[Path, ...], overwrite: bool,
-                dry_run: bool, reason: str, actor: str | None, as_json: bool) -> None:
+def migrate_cmd(from_env: bool, env_file: Path | None, yaml_paths: tuple[Path, ...], platform_db: str | None,
+                overwrite: bool, dry_run: bool, reason: str, actor: str | None, as_json: bool) -> None:
     """Import the platform's environment and bots.yaml into the database, as ONE change
     (source `migration`). Values already stored are kept unless --overwrite; unknown keys,
     infrastructure, secrets and bad values are reported and ignored. Run with --dry-run
     first: it prints exactly what the real run will do."""
+    if platform_db is not None:
+        if from_env or env_file or yaml_paths:
+            raise click.UsageError("--from-platform-db is a migration of its own: run it apart from --from-env "
+                                   "and --from-bots-yaml")
+        with progress_bar("planning") as progress:
+            migrate_from_platform(platform_db or None, overwrite=overwrite, dry_run=dry_run,
+                                  actor=actor or default_actor(), reason=reason, as_json=as_json, progress=progress)
+        return
     if not (from_env or env_file or yaml_paths):
-        raise click.UsageError("say what to import: --from-env and/or --from-bots-yaml PATH")
+        raise click.UsageError("say what to import: --from-env and/or --from-bots-yaml PATH "
+                               "(or --from-platform-db [URL])")
     env: dict[str, str] | None = None
     if from_env or env_file:
         env = parse_env_file(env_file.read_text(encoding="utf-8")) if env_file else {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import admin, adoption, bot_editor, effective, history, jobs, prepare, settings, tokens
+from app.cli import admin, adoption, bot_editor, effective, history, jobs, platform, prepare, settings, tokens
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -18,7 +18,8 @@ def cli() -> None:
 
 
 for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS, *history.COMMANDS, *adoption.COMMANDS,
-                *bot_editor.COMMANDS, *prepare.COMMANDS, *jobs.COMMANDS, *tokens.COMMANDS]:
+                *bot_editor.COMMANDS, *prepare.COMMANDS, *jobs.COMMANDS, *tokens.COMMANDS,
+                *platform.COMMANDS]:
     cli.add_command(command)
 
 

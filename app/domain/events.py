@@ -40,6 +40,7 @@ class Source(StrEnum):
     BOOTSTRAP = "bootstrap"
     SCHEDULER = "scheduler"
     WEB = "web"  # the operators' page
+    PLATFORM_TABLE = "platform_table"  # the platform's own tables, attached as views (SQL triggers)
 
 
 class Operation(msgspec.Struct, frozen=True):
@@ -152,6 +153,7 @@ class AppliedChange(msgspec.Struct, frozen=True, kw_only=True):
     last_revision: int
     scopes: list[str]
     keys: list[str]
+    events: tuple[Event, ...] = ()  # with their values, where the reader had them (the live path)
 
 
 def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str]]:

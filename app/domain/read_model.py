@@ -70,7 +70,8 @@ class Resolver:
             else:
                 self._cache.pop(event.scope.id, None)
         applied = [AppliedChange(change_id=cid, first_revision=evs[0].revision, last_revision=evs[-1].revision,
-                                 scopes=sorted({str(e.scope) for e in evs}), keys=sorted({e.key for e in evs}))
+                                 scopes=sorted({str(e.scope) for e in evs}), keys=sorted({e.key for e in evs}),
+                                 events=tuple(evs))
                    for cid, evs in changes.items()]
         for change in applied:
             for subscriber in list(self._subscribers):

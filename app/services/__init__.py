@@ -12,7 +12,9 @@
   rename-key;
 - :class:`~app.services.jobs.JobsService` — jobs, runs, the schedule, scheduled changes;
 - :class:`~app.services.chat.ChatService` — preparing chat requests for the gateway;
-- :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions.
+- :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions;
+- :class:`~app.services.platform.PlatformService` — the platform's own tables: import,
+  attach in place, detach.
 
 :class:`Services` holds one of each, wired to one database and one read model.
 """
@@ -27,13 +29,14 @@ from app.services.bots import BotsService
 from app.services.chat import ChatService
 from app.services.history import HistoryService
 from app.services.jobs import JobsService
+from app.services.platform import PlatformService
 from app.services.sessions import SessionsService
 from app.services.settings import SettingsService
 from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY, Snapshots
 from app.store.database import Database
 
-__all__ = ["AdoptionService", "BotsService", "ChatService", "HistoryService", "JobsService", "Services",
-           "SessionsService", "SettingsService", "settings_with_history"]
+__all__ = ["AdoptionService", "BotsService", "ChatService", "HistoryService", "JobsService", "PlatformService",
+           "Services", "SessionsService", "SettingsService", "settings_with_history"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Services:
     jobs: JobsService
     chat: ChatService
     sessions: SessionsService  # the operators' page's sign-in sessions
+    platform: PlatformService  # the platform's own tables: import, attach, detach
 
 
 def settings_with_history(db: Database, read_model: Resolver | None = None, *,

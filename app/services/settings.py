@@ -19,9 +19,9 @@ import msgspec
 import structlog
 
 from app import metrics
-from app.domain import scopes
+from app.domain import feed, scopes
 from app.domain.bots_yaml import BotsConfig
-from app.domain.errors import FieldError, ValidationFailed
+from app.domain.errors import FieldError, NotFound, ValidationFailed
 from app.domain.events import (
     AppliedChange,
     ChangeRequest,
@@ -40,7 +40,7 @@ from app.domain.registry import canonical_key, lookup_writable
 from app.domain.resolution import LayerReading, Snapshot
 from app.domain.scopes import Scope
 from app.services.snapshots import Snapshots
-from app.store import reader, writer
+from app.store import feed_reads, reader, writer
 from app.store.database import Database
 from app.store.group_commit import GroupCommitter
 from app.store.listener import Listener, apply_batch, catch_up
@@ -164,6 +164,30 @@ class SettingsService:
     async def changes_between(self, after: int, upto: int, limit: int = 1000) -> list[AppliedChange]:
         async with self._db.read() as conn:
             return await reader.changes_between(conn, after, upto, limit)
+
+    # -- followers (botsettings-client): the bootstrap and the change feed -----------
+    async def changes_with_events(self, after: int, upto: int) -> list[AppliedChange]:
+        """The changes in (after, upto], each carrying its events with their values."""
+        async with self._db.read() as conn:
+            return feed.group_changes(await reader.events_between(conn, after, upto))
+
+    async def bootstrap(self, bots: list[str] | None, allowed: frozenset[str] | None = None) -> feed.Bootstrap:
+        """Effective settings of ``bots`` (None: every bot ``allowed``, None: all) at one
+        revision, read in one snapshot, each value with its source and the revision that wrote it."""
+        for slug in bots or []:
+            scopes.check_slug(slug)
+        async with self._db.snapshot() as conn:
+            at, stored = await feed_reads.stored_layers(conn, bots)
+        config = self._model.bots_config
+        known = feed.known_bots(stored, config.bots)
+        if bots is None:
+            chosen = sorted(b for b in known if allowed is None or b in allowed)
+        elif missing := [b for b in bots if b not in known]:
+            raise NotFound(f"unknown bot '{missing[0]}': it is neither in bots.yaml nor in the database "
+                           f"at revision {at}", bot=missing[0])
+        else:
+            chosen = list(dict.fromkeys(bots))
+        return feed.bootstrap(at, stored, chosen, config.layer_for, self._model.env)
 
     # -- the read model: effective settings in this process --------------------------
     async def refresh(self) -> None:

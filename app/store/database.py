@@ -38,10 +38,16 @@ async def begin_snapshot(conn: Connection, *, read_only: bool = False) -> None:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, transaction_pooling: bool = False,
+                 session_url: str | None = None) -> None:
+        """``transaction_pooling``: ``url`` names a transaction pooler (see make_engine).
+        ``session_url`` (default ``url``): where the connections that keep session state
+        go — LISTEN, and the leader's advisory lock, held for as long as it leads. A
+        transaction pooler hands its server connection to another client after each
+        transaction, taking a LISTEN or a lock with it, so these must bypass it."""
         self.url = url
-        self.dsn = asyncpg_dsn(url)  # for the connections that live outside the pool (LISTEN, leadership)
-        self.engine = make_engine(url, pool_size=pool_size)
+        self.dsn = asyncpg_dsn(session_url or url)  # for the connections outside the pool (LISTEN, leadership)
+        self.engine = make_engine(url, pool_size=pool_size, transaction_pooling=transaction_pooling)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Connection]:

@@ -35,12 +35,16 @@ def test_a_piped_serve_writes_one_json_object_per_line_from_every_logger(db_url:
     auth = {"Authorization": f"Bearer {secret}"}
     with service_process(db_url, tmp_path, env=env, output=subprocess.PIPE) as (url, proc):
         _wait_for_leader(url, auth)
+        # The page's sign-in: the cookie then carries a session id, never the token.
+        login = httpx.post(f"{url}/login", data={"token": secret, "next": "/"}, headers={"Origin": url})
+        assert login.status_code == 303, login.text
+        session = login.cookies["botsettings_session"]
         answers = [
             httpx.patch(f"{url}/v1/settings/bots/mira", json={"temperature": 0.3},
                         headers={**auth, "X-Request-Id": "tour-1"}),
             httpx.get(f"{url}/v1/bots/mira/effective", headers={**auth, "X-Request-Id": "tour-2"}),
             httpx.get(f"{url}/v1/bots", headers={"Authorization": "Bearer wrong", "X-Request-Id": "tour-3"}),
-            httpx.get(f"{url}/", cookies={"botsettings_token": secret}, headers={"X-Request-Id": "tour-4"}),
+            httpx.get(f"{url}/", cookies={"botsettings_session": session}, headers={"X-Request-Id": "tour-4"}),
         ]
     assert [a.status_code for a in answers] == [200, 200, 401, 200]
     assert [a.headers["x-request-id"] for a in answers] == ["tour-1", "tour-2", "tour-3", "tour-4"]
@@ -64,7 +68,7 @@ def test_a_piped_serve_writes_one_json_object_per_line_from_every_logger(db_url:
                                 ("GET", "/v1/bots", 401, None), ("GET", "/", 200, "ops")]
     [change] = [line for line in lines if line["event"] == "change.applied"]
     assert change["request_id"] == "tour-1"
-    assert secret not in output and "Bearer" not in output and "botsettings_token" not in output
+    assert secret not in output and "Bearer" not in output and session not in output
 
 
 def _read_until(fd: int, needle: str, seconds: float) -> str:
