@@ -124,7 +124,10 @@ class GroupCommitter:
 
     async def _run(self, batch: list[_Pending]) -> writer.Committed:
         changes = [(p.request, p.ops) for p in batch]
-        if batch[0].in_transaction is not None:  # its step needs a unit of work of the pool
+        # A change's in_transaction step needs a unit of work of the pool. Behind a
+        # transaction pooler every batch goes through the pool (and the pooler): the
+        # writer then keeps no connection of its own to the server.
+        if batch[0].in_transaction is not None or self._db.transaction_pooling:
             return await writer.commit_batch(self._db, changes, batch[0].in_transaction)
         conn = await self._connection()
         try:
