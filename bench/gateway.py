@@ -4,6 +4,9 @@
   directly, p50 and p99, at 1 and 32 concurrent clients (upstream, gateway and
   client are separate processes; direct and gateway rounds alternate so drift hits
   both alike; overhead = gateway percentile − direct percentile)
+- the same beside a bare reverse proxy written with the same HTTP library (aiohttp)
+  under the same uvicorn, forwarding the prepared body without settings
+  (bench/bare_proxy.py): throughput and overhead p99 as ratios to it
 - /v1/bots/{slug}/prepare throughput over HTTP at 32 clients, next to the pure
   pipeline (ChatService.prepare in process) as the ceiling
 
@@ -100,7 +103,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def overhead(client: aiohttp.ClientSession, upstream: str, gateway: str,
+async def overhead(client: aiohttp.ClientSession, upstream: str, gateway: str, proxy: str,
                    pids: tuple[int, int]) -> list[dict[str, Any]]:
     chat = request_body()
     prepared = await post(client, f"{gateway}/v1/bots/mira/prepare", msgspec.json.encode(chat))
@@ -109,20 +112,25 @@ async def overhead(client: aiohttp.ClientSession, upstream: str, gateway: str,
     for concurrency, n in PER_ROUND.items():
         await timed(client, f"{upstream}/v1/chat/completions", direct_body, concurrency, n // 4)  # warm up
         await timed(client, f"{gateway}/v1/chat/completions", chat, concurrency, n // 4)
+        await timed(client, f"{proxy}/v1/chat/completions", direct_body, concurrency, n // 4)
         direct: list[float] = []
         via: list[float] = []
+        bare: list[float] = []
         cpu = {"upstream": 0.0, "gateway": 0.0}
-        wall = {"direct": 0.0, "gateway": 0.0}
+        wall = {"direct": 0.0, "gateway": 0.0, "proxy": 0.0}
         for _ in range(ROUNDS):
             started = time.perf_counter()
             direct += await timed(client, f"{upstream}/v1/chat/completions", direct_body, concurrency, n)
             wall["direct"] += time.perf_counter() - started
+            started = time.perf_counter()
+            bare += await timed(client, f"{proxy}/v1/chat/completions", direct_body, concurrency, n)
+            wall["proxy"] += time.perf_counter() - started
             before, started = [cpu_seconds(p) for p in pids], time.perf_counter()
             via += await timed(client, f"{gateway}/v1/chat/completions", chat, concurrency, n)
             wall["gateway"] += time.perf_counter() - started
             for name, pid, t0 in zip(("upstream", "gateway"), pids, before, strict=True):
                 cpu[name] += cpu_seconds(pid) - t0
-        d, g = summary(direct), summary(via)
+        d, g, b = summary(direct), summary(via), summary(bare)
         for p, target in (("p50", "≤ 2 ms" if concurrency == 1 else None), ("p99", None)):
             row = {"figure": f"gateway overhead {p}, {concurrency} client(s)", "value": g[p] - d[p], "unit": "ms",
                    "baseline": d[p], "baseline_name": f"upstream direct {p}", "ratio": g[p] / d[p],
@@ -130,11 +138,23 @@ async def overhead(client: aiohttp.ClientSession, upstream: str, gateway: str,
             if target:
                 row.update(target=target, ok=g[p] - d[p] <= 2)
             rows.append(row)
+            # Beside the bare proxy: what the same library and server cost without any settings.
+            own, floor = g[p] - d[p], max(b[p] - d[p], 0.01)
+            rows.append({"figure": f"gateway overhead {p} vs the bare proxy's, {concurrency} client(s)",
+                         "value": own, "unit": "ms", "baseline": floor,
+                         "baseline_name": f"bare aiohttp proxy overhead {p}", "ratio": own / floor,
+                         **({"target": "≤ 2× baseline", "ok": own <= 2 * floor} if p == "p99" and concurrency > 1
+                            else {})})
         if concurrency > 1:
             rate = {k: len(via) / v for k, v in wall.items()}
             rows.append({"figure": f"chat throughput via the gateway, {concurrency} clients, 1 worker",
                          "value": rate["gateway"], "unit": "req/s", "baseline": rate["direct"],
                          "baseline_name": "upstream direct", "ratio": rate["gateway"] / rate["direct"]})
+            rows.append({"figure": f"chat throughput via the gateway vs the bare proxy, {concurrency} clients",
+                         "value": rate["gateway"], "unit": "req/s", "baseline": rate["proxy"],
+                         "baseline_name": "bare aiohttp proxy, same uvicorn, 1 worker",
+                         "ratio": rate["gateway"] / rate["proxy"], "target": "≥ 0.7× baseline",
+                         "ok": rate["gateway"] >= 0.7 * rate["proxy"]})
         if concurrency == 1:
             per = {k: v * 1000 / len(via) for k, v in cpu.items()}
             rows.append({"figure": "gateway CPU per forwarded request", "value": per["gateway"], "unit": "ms",
@@ -175,8 +195,9 @@ def pure_prepare_rate() -> float:
 
 async def main() -> None:
     configure_logging("json", "warning")
-    up_port, gw_port = free_port(), free_port()
+    up_port, gw_port, px_port = free_port(), free_port(), free_port()
     upstream, gateway = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}"
+    proxy = f"http://127.0.0.1:{px_port}"
     async with fresh_database() as url:
         procs = [await start(["-m", "uvicorn", "bench.upstream:app", "--port", str(up_port), "--log-level",
                               "warning", "--no-access-log"], {}),
@@ -184,13 +205,16 @@ async def main() -> None:
                               "--no-migrate"],
                              {"DATABASE_URL": url, "BOTSETTINGS_UPSTREAM_URL": f"{upstream}/v1",
                               "BOTSETTINGS_BOTS_YAML": str(ROOT / "bots.yaml"), "BOTSETTINGS_LOG_LEVEL": "warning",
-                              "BOTSETTINGS_LOG_FORMAT": "json"})]
+                              "BOTSETTINGS_LOG_FORMAT": "json"}),
+                 await start(["-m", "uvicorn", "bench.bare_proxy:app", "--port", str(px_port), "--log-level",
+                              "warning", "--no-access-log"], {"BENCH_UPSTREAM": f"{upstream}/v1"})]
         try:
             # aiohttp: a quarter of httpx's CPU per request, so the client is not what is measured
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as client:
                 await wait_ready(client, f"{upstream}/")
                 await wait_ready(client, f"{gateway}/healthz")
-                rows = await overhead(client, upstream, gateway, (procs[0].pid, procs[1].pid))
+                await wait_ready(client, f"{proxy}/")
+                rows = await overhead(client, upstream, gateway, proxy, (procs[0].pid, procs[1].pid))
                 rate, cpu_ms = await prepare_throughput(client, gateway, procs[1].pid)
         finally:
             for proc in procs:

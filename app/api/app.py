@@ -17,6 +17,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
 from app.api import bots, chat, compat, health, history, jobs, settings, snapshot, watch
+from app.api.fast_reads import FastReads
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
 from app.http import problems
@@ -64,12 +65,13 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         return Provide(provide, sync_to_thread=False)
 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
+    hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
                         *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
-                    boundary_middleware(hosts=allowed_hosts(config.host, config.allowed_hosts),
+                    boundary_middleware(hosts=hosts,
                                         tokenless=tokens is None, cors_origins=config.cors_origins,
                                         max_body_bytes=config.max_body_bytes)],
         # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
@@ -89,6 +91,9 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         debug=False,
         logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own
     )
-    # Around the whole handler, not as route middleware, so 404s and 405s are logged too.
-    application.asgi_handler = RequestLog(application.asgi_handler)  # type: ignore[arg-type,assignment]
+    # Around the whole handler, not as route middleware, so 404s and 405s are logged too;
+    # in front of it, the hot read served without the framework (app/api/fast_reads.py),
+    # which logs at debug only and so needs no log context.
+    application.asgi_handler = FastReads(RequestLog(application.asgi_handler),  # type: ignore[arg-type,assignment]
+                                         tokens=tokens, hosts=hosts)
     return application

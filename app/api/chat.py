@@ -17,11 +17,12 @@ from litestar.response import Stream
 from app.config import Config
 from app.domain import scopes
 from app.domain.access import sees_bot
+from app.domain.errors import NotFound
 from app.http.auth import principal_of, require_read
 from app.pipeline.gateway import Gateway
 from app.pipeline.prepare import Prepared, Provenance
 from app.runtime import Runtime
-from app.services.chat import ChatService
+from app.services.chat import ChatModel, ChatService
 
 
 class Chat:
@@ -40,11 +41,16 @@ class Chat:
 class ModelCard(msgspec.Struct, kw_only=True):
     id: str
     object: str = "model"
-    created: int = 0
+    created: int
     owned_by: str = "botsettings"
     name: str
     description: str
-    upstream_model: str | None
+    upstream_model: str
+
+    @classmethod
+    def of(cls, model: ChatModel) -> ModelCard:
+        return cls(id=model.slug, created=model.created, name=model.name, description=model.description,
+                   upstream_model=model.upstream_model)
 
 
 class ModelList(msgspec.Struct, kw_only=True):
@@ -86,13 +92,20 @@ async def chat_completions(request: Request[Any, Any, State], state: State) -> R
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=headers)
 
 
-@get("/v1/models", summary="The bots, as OpenAI models", tags=["chat"])
+@get("/v1/models", summary="The bots that can chat (a default_model set), as OpenAI models", tags=["chat"])
 async def list_models(request: Request[Any, Any, State], state: State) -> ModelList:
     chat: Chat = state.chat
     principal = principal_of(request)
-    return ModelList(data=[ModelCard(id=b.slug, name=b.name, description=b.description,
-                                     upstream_model=b.default_model) for b in chat.service.settings.bots()
-                           if sees_bot(principal, b.slug)])
+    return ModelList(data=[ModelCard.of(m) for m in await chat.service.models() if sees_bot(principal, m.slug)])
+
+
+@get("/v1/models/{model:str}", summary="One bot as an OpenAI model (the name in any case)", tags=["chat"])
+async def retrieve_model(request: Request[Any, Any, State], state: State, model: FromPath[str]) -> ModelCard:
+    chat: Chat = state.chat
+    found = await chat.service.model(model)
+    if not sees_bot(principal_of(request), found.slug):  # as if unknown: a limited token learns nothing of it
+        raise NotFound(f"unknown model '{model}': no bot of that name (GET /v1/models lists the bots that can chat)")
+    return ModelCard.of(found)
 
 
 @post("/v1/bots/{slug:str}/prepare", summary="The exact upstream request for a chat request, with provenance; "
@@ -105,4 +118,4 @@ async def prepare(request: Request[Any, Any, State], state: State, slug: FromPat
                     headers=settings_headers(prepared))
 
 
-HANDLERS = [chat_completions, list_models, prepare]
+HANDLERS = [chat_completions, list_models, retrieve_model, prepare]

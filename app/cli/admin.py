@@ -82,14 +82,18 @@ def serve_cmd(host: str | None, port: int | None, workers: int, no_migrate: bool
     # any); the workers, spawned fresh, read their configuration from the environment.
     url = asyncio.run(prepare_database(config))
     os.environ.update(DATABASE_URL=url, BOTSETTINGS_MIGRATE="off")
-    from uvicorn.supervisors import Multiprocess
+    from app.cli.workers import run_workers  # each worker its own SO_REUSEPORT listener
 
-    server_config = uvicorn.Config("app.api.app:create_app", factory=True, workers=workers, **options)  # type: ignore[arg-type]
-    Multiprocess(server_config, sockets=[tcp_listener(config.host, config.port)]).run()
+    server_config = uvicorn.Config("app.api.app:create_app", factory=True, **options)  # type: ignore[arg-type]
+    try:
+        run_workers(server_config, config.host, config.port, workers)
+    except OSError as exc:
+        fail(f"cannot listen on {config.host}:{config.port}: {exc.strerror}", 2)
 
 
 def tcp_listener(host: str, port: int) -> socket.socket:
-    """The socket the workers share, made as IPPROTO_TCP. uvicorn makes it with proto 0,
+    """A listening socket made as IPPROTO_TCP (one worker; each of several workers makes
+    its own in app/cli/workers.py). uvicorn makes it with proto 0,
     and asyncio only sets TCP_NODELAY on connections whose socket says IPPROTO_TCP:
     without it, Nagle's algorithm meets the client's delayed ACK and every response
     on a kept-alive connection waits ~40 ms."""

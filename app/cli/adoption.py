@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from app.cli.history import point_option
-from app.cli.output import default_actor, emit_json, run, show
+from app.cli.output import default_actor, emit_json, print_result, run, show
 from app.cli.platform import migrate_from_platform
 from app.domain.adoption import AdoptionPlan, Progress
 from app.domain.intake import env_names, parse_env_file
@@ -181,15 +181,7 @@ def print_outcome(outcome: Outcome, as_json: bool) -> None:
     differ = f"{counts['differ']} differ ({'overwritten' if outcome.plan.overwrite else 'skipped'})"
     summary = (f"{counts['add']} to add, {differ}, {counts['remove']} to delete, {counts['unchanged']} unchanged, "
                f"{counts['shadowed']} shadowed by the global scope, {counts['ignored']} ignored")
-    if outcome.dry_run:
-        click.echo(f"\ndry run: nothing written. {summary}")
-    elif outcome.result is None:
-        click.echo(f"\nnothing to do: the database already holds these values. {summary}")
-    else:
-        r = outcome.result
-        click.echo(f"\n{summary}")
-        click.echo(f"applied change {r.change_id}: {sum(1 for i in r.items if i.changed)} event(s), revisions "
-                   f"{r.first_revision}…{r.last_revision}, head {r.head}")
+    print_result(summary, outcome.dry_run, outcome.result)
 
 
 def brief(value: Any) -> str:

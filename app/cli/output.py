@@ -16,6 +16,7 @@ import msgspec
 
 from app.config import Config, ConfigError
 from app.domain.errors import BotSettingsError, Conflict, NotFound, TooLarge, Unavailable, ValidationFailed
+from app.domain.events import ChangeResult
 from app.logging import configure_logging
 from app.runtime import Runtime
 
@@ -98,3 +99,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     click.secho("  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip(), bold=True)
     for row in cells:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def print_result(summary: str, dry_run: bool, result: ChangeResult | None) -> None:
+    """The last lines of an import: what was (or would be) written, and the change."""
+    if dry_run:
+        click.echo(f"\ndry run: nothing written. {summary}")
+    elif result is None:
+        click.echo(f"\nnothing to do: the database already holds these values. {summary}")
+    else:
+        click.echo(f"\n{summary}")
+        click.echo(f"applied change {result.change_id}: {sum(1 for i in result.items if i.changed)} event(s), "
+                   f"revisions {result.first_revision}…{result.last_revision}, head {result.head}")

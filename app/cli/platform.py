@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli.output import emit_json, run, show
+from app.cli.output import emit_json, print_result, run, show
 from app.domain.platform_import import Fate, PlatformPlan, Progress
 from app.services.platform import PlatformOutcome
 
@@ -25,15 +25,7 @@ def migrate_from_platform(url: str | None, *, overwrite: bool, dry_run: bool, ac
     summary = (f"{len(outcome.plan.rows)} row(s) from {outcome.source_database}: {counts['add']} to add, "
                f"{counts['differs']} differ ({'overwritten' if outcome.plan.overwrite else 'skipped'}), "
                f"{counts['unchanged']} unchanged, {counts['refused']} refused")
-    if outcome.dry_run:
-        click.echo(f"\ndry run: nothing written. {summary}")
-    elif outcome.result is None:
-        click.echo(f"\nnothing to do: the database already holds these values. {summary}")
-    else:
-        r = outcome.result
-        click.echo(f"\n{summary}")
-        click.echo(f"applied change {r.change_id}: {sum(1 for i in r.items if i.changed)} event(s), revisions "
-                   f"{r.first_revision}…{r.last_revision}, head {r.head}")
+    print_result(summary, outcome.dry_run, outcome.result)
 
 
 def print_platform_plan(plan: PlatformPlan) -> None:

@@ -60,7 +60,7 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
-def _is_loopback(name: str) -> bool:
+def is_loopback(name: str) -> bool:
     try:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
@@ -155,7 +155,7 @@ class Boundary:
 
     def _check_host(self, host: str, scope: Scope) -> None:
         name = host_name(host)
-        if self.hosts is None or name in self.hosts or (name and _is_loopback(name)):
+        if self.hosts is None or name in self.hosts or (name and is_loopback(name)):
             return
         log.warning("boundary.host_refused", host=host, path=scope["path"])
         raise HTTPException(status_code=421, detail=(

@@ -1,7 +1,9 @@
-"""Every error becomes an RFC 9457 problem+json response here, and only here."""
+"""Every error becomes an RFC 9457 problem+json response here, and only here (re-shaped
+as OpenAI errors on the OpenAI-compatible routes: app/http/openai_errors.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -18,6 +20,7 @@ from app.domain.errors import (
     Unavailable,
     ValidationFailed,
 )
+from app.http.openai_errors import in_openai_shape
 from app.pipeline.errors import UpstreamError, UpstreamNotConfigured, UpstreamTimeout
 
 log = structlog.get_logger("botsettings.api")
@@ -87,5 +90,11 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[d
     return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
 
 
-HANDLERS = {BotSettingsError: on_domain_error, HTTPException: on_http_error, UpstreamError: on_upstream_error,
-            Exception: on_unexpected}
+def _dialect(handler: Callable[[Request[Any, Any, Any], Any], Response[dict[str, Any]]]) -> Any:
+    def handle(request: Request[Any, Any, Any], exc: Any) -> Response[Any]:
+        return in_openai_shape(request, handler(request, exc))
+    return handle
+
+
+HANDLERS = {BotSettingsError: _dialect(on_domain_error), HTTPException: _dialect(on_http_error),
+            UpstreamError: _dialect(on_upstream_error), Exception: _dialect(on_unexpected)}

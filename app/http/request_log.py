@@ -34,9 +34,17 @@ HEADER = "x-request-id"
 # What a caller may choose: short, and only characters that are harmless in a log line
 # and a header (no spaces, quotes or control characters to forge or break a line).
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-# Successful health probes and scrapes arrive every few seconds from machines; they are
-# logged at debug level so that they do not drown the requests people make.
+# Successful health probes and scrapes arrive every few seconds from machines, and the
+# platform reads a bot's effective settings on every chat turn: they are logged at
+# debug level so that they do not drown the requests people make (and, at the
+# platform's rate, the log line would cost more than the read itself).
 _ROUTINE = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _routine(scope: Scope) -> bool:
+    path: str = scope.get("path", "")
+    return path in _ROUTINE or (scope.get("method") == "GET" and path.startswith("/v1/bots/")
+                                and path.endswith("/effective"))
 
 log = structlog.get_logger("botsettings.http")
 
@@ -94,10 +102,17 @@ class RequestLog:
         path = scope.get("path", "")
         # status None: the app raised before answering and the server will answer 500.
         code = status if status is not None else 500
-        level = "error" if code >= 500 else (
-            "debug" if path in _ROUTINE and code < 400 else "info")
+        level = "error" if code >= 500 else ("debug" if code < 400 and _routine(scope) else "info")
         if not enabled(level):
-            return
+            return  # cheaply: nothing is built for a line that would be dropped
         getattr(log, level)("http.request", method=scope.get("method"), path=path, status=code,
                             duration_ms=duration_ms, actor=_actor(scope),
                             client=(scope.get("client") or (None,))[0])
+
+
+def log_routine(scope: Scope, status: int, actor: str) -> None:
+    """The ``http.request`` line of a routine request answered outside this middleware
+    (app/api/fast_reads.py): at debug, so nothing is built when debug is off."""
+    if enabled("debug"):
+        log.debug("http.request", method=scope.get("method"), path=scope.get("path", ""), status=status,
+                  duration_ms=None, actor=actor, client=(scope.get("client") or (None,))[0])

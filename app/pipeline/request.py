@@ -94,7 +94,8 @@ def _bot(model: Any, errors: list[FieldError]) -> str | None:
     if not isinstance(model, str) or not model:
         errors.append(_error("model", "must be a bot slug such as 'mira' (or 'bot/mira')"))
         return None
-    return model.removeprefix(BOT_MODEL_PREFIX)
+    # Slugs are lower case; OpenAI clients and users write model names as they like ("Nova").
+    return model.lower().removeprefix(BOT_MODEL_PREFIX)
 
 
 def _messages(raw: Any, errors: list[FieldError]) -> list[ChatMessage]:

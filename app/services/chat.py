@@ -10,11 +10,23 @@ import time
 from collections.abc import Set
 from typing import Any
 
-from app.domain.errors import FieldError, ValidationFailed
+import msgspec
+
+from app.domain.errors import FieldError, NotFound, ValidationFailed
 from app.pipeline.prepare import Prepared, prepare
 from app.pipeline.request import decode_body, parse_request
 from app.pipeline.tokens import DEFAULT_COUNTER, TokenCounter
 from app.services.settings import SettingsService
+
+
+class ChatModel(msgspec.Struct, frozen=True, kw_only=True):
+    """A bot that can chat, as an OpenAI model."""
+
+    slug: str
+    name: str
+    description: str
+    upstream_model: str
+    created: int  # when the bot first appeared in the log (bots.yaml-only bots: when the log began)
 
 
 class ChatService:
@@ -26,6 +38,33 @@ class ChatService:
         self.settings = settings
         self.allowed_models = allowed_models
         self.counter = counter
+        self._first_seen: tuple[int, float | None, dict[str, float]] | None = None  # (revision, began, per bot)
+
+    async def models(self) -> list[ChatModel]:
+        """The bots that can chat: those whose default_model resolves to a model name."""
+        began, seen = await self._bots_first_seen()
+        return [ChatModel(slug=b.slug, name=b.name, description=b.description, upstream_model=b.default_model,
+                          created=int(seen.get(b.slug, began or 0)))
+                for b in self.settings.bots() if b.default_model]
+
+    async def model(self, name: str) -> ChatModel:
+        """One bot as a model, by a name as a client writes it (any case, ``bot/`` prefix allowed)."""
+        slug = name.lower().removeprefix("bot/")
+        found = next((m for m in await self.models() if m.slug == slug), None)
+        if found is None:
+            known = self.settings.is_known(slug)
+            raise NotFound(f"bot '{slug}' has no default_model, so it cannot chat; set one (botsettings set "
+                           f"default_model NAME --bot {slug})" if known else f"unknown model '{name}': no bot "
+                           "of that name (GET /v1/models lists the bots that can chat)")
+        return found
+
+    async def _bots_first_seen(self) -> tuple[float | None, dict[str, float]]:
+        """Read once per revision: a bot's first event never changes, new bots bring a new revision."""
+        revision = self.settings.revision
+        if self._first_seen is None or self._first_seen[0] != revision:
+            began, seen = await self.settings.bots_first_seen()
+            self._first_seen = (revision, began, seen)
+        return self._first_seen[1], self._first_seen[2]
 
     def prepare(self, body: bytes | Any, *, bot: str | None = None, now: float | None = None) -> Prepared:
         """``bot`` is the bot the caller addressed (a URL path); without it the request's

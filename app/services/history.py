@@ -5,12 +5,14 @@ back by appending a new change through SettingsService.apply: the log is never e
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 import msgspec
 
 from app.domain import scopes
 from app.domain.audit import (
     ChangeDetail,
+    ChangeInfo,
     ChangesPage,
     DiffResult,
     EventFilter,
@@ -22,7 +24,7 @@ from app.domain.audit import (
     parse_cursor,
 )
 from app.domain.errors import BadRequest, Conflict, FieldError, NotFound, ValidationFailed
-from app.domain.events import ChangeRequest, Expectations, Source
+from app.domain.events import ChangeRequest, Event, Expectations, Source
 from app.domain.history import Point, RestorePlan, State, revert_plan, rollback_plan, state_to_json
 from app.domain.history import diff as diff_states
 from app.domain.registry import REGISTRY, canonical_key
@@ -66,12 +68,8 @@ class HistoryService:
                            next_cursor=str(changes[-1].first_revision) if len(changes) == limit else None)
 
     async def change(self, change_id: str) -> ChangeDetail:
-        cid = parse_change_id(change_id)
         async with self._db.snapshot() as conn:
-            info = await history.change(conn, cid)
-            if info is None:
-                raise NotFound(f"no change with id {cid}", change_id=str(cid))
-            events = await history.change_events(conn, info)
+            info, events = await _change_with_events(conn, parse_change_id(change_id))
         return ChangeDetail(change=info, events=[audit_event(e) for e in events])
 
     async def state_at(self, point: Point, scope: Scope | None = None) -> PastState:
@@ -143,10 +141,7 @@ class HistoryService:
         Refused with a conflict naming the keys a later change touched, unless ``force``."""
         cid = parse_change_id(change_id)
         async with self._db.snapshot() as conn:
-            info = await history.change(conn, cid)
-            if info is None:
-                raise NotFound(f"no change with id {cid}", change_id=str(cid))
-            events = await history.change_events(conn, info)
+            info, events = await _change_with_events(conn, cid)
             keys = list(dict.fromkeys((e.scope, e.key) for e in events))
             touched = await history.touched_after(conn, keys, info.last_revision)
             current: State = {s: await history.scope_state_at(conn, s, await reader.head(conn))
@@ -171,6 +166,13 @@ class HistoryService:
     async def snapshot_if_due(self) -> int | None:
         """Write a whole-state snapshot if one is due (see app/services/snapshots.py)."""
         return await self._snapshots.write_if_due()
+
+
+async def _change_with_events(conn: Connection, cid: UUID) -> tuple[ChangeInfo, list[Event]]:
+    info = await history.change(conn, cid)
+    if info is None:
+        raise NotFound(f"no change with id {cid}", change_id=str(cid))
+    return info, await history.change_events(conn, info)
 
 
 async def _revision_of(conn: Connection, point: Point, head: int) -> int:

@@ -161,6 +161,11 @@ class SettingsService:
         async with self._db.read() as conn:
             return await reader.head(conn)
 
+    async def bots_first_seen(self) -> tuple[float | None, dict[str, float]]:
+        """When the log began, and each bot's first event (epoch seconds)."""
+        async with self._db.read() as conn:
+            return await reader.bots_first_seen(conn)
+
     async def changes_between(self, after: int, upto: int, limit: int = 1000) -> list[AppliedChange]:
         async with self._db.read() as conn:
             return await reader.changes_between(conn, after, upto, limit)

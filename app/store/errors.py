@@ -21,6 +21,8 @@ _CONNECTION_ERRORS = (
 
 
 def is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, Unavailable):
+        return True
     if isinstance(exc, sqlalchemy.exc.DBAPIError):
         if exc.connection_invalidated:
             return True

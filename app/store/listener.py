@@ -27,7 +27,7 @@ from app.domain.events import Event
 from app.domain.read_model import Resolver
 from app.store import notify_payload, reader
 from app.store.database import Database, begin_snapshot
-from app.store.errors import is_unavailable
+from app.store.errors import is_unavailable, unavailable_on_connection_loss
 from app.store.schema import NOTIFY_CHANNEL
 
 log = structlog.get_logger("botsettings.listener")
@@ -39,7 +39,9 @@ RELOAD_THRESHOLD = 20_000
 
 async def catch_up(db: Database, resolver: Resolver) -> int:
     """Apply what the log holds after ``resolver.revision``; returns events applied."""
-    async with db.engine.connect() as conn:
+    # A lost connection here is the service's Unavailable (503), like any unit of work:
+    # a writer refreshes through this after its commit.
+    async with unavailable_on_connection_loss(), db.engine.connect() as conn:
         await begin_snapshot(conn, read_only=True)
         head = await reader.head(conn)
         if head == resolver.revision:

@@ -66,6 +66,16 @@ async def current_state(conn: AsyncConnection) -> dict[Scope, dict[str, Any]]:
     return state
 
 
+async def bots_first_seen(conn: AsyncConnection) -> tuple[float | None, dict[str, float]]:
+    """When the log began, and when each bot's first event was recorded (epoch seconds)."""
+    began = await conn.scalar(sa.text(
+        "SELECT extract(epoch FROM recorded_at) FROM settings_events ORDER BY revision LIMIT 1"))
+    rows = await conn.execute(sa.text(
+        "SELECT DISTINCT ON (scope_id) scope_id, extract(epoch FROM recorded_at) AS at FROM settings_events "
+        "WHERE scope_type = :t ORDER BY scope_id, revision"), {"t": ScopeType.BOT.value})
+    return (float(began) if began is not None else None), {r.scope_id: float(r.at) for r in rows}
+
+
 def event_from_row(row: Any) -> Event:
     return Event(revision=row.revision, change_id=row.change_id,
                  scope=Scope(ScopeType(row.scope_type), row.scope_id), key=row.key, op=Op(row.op),

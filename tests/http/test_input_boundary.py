@@ -60,6 +60,8 @@ def test_hostile_input_is_refused_and_writes_nothing(server: Server, case: hosti
     assert ledger(server.db_url) == before, "a refused request wrote something"
     if response.headers.get("content-type", "").startswith("application/problem+json"):
         assert json.loads(response.text)["detail"], "a refusal must say what is wrong"
+    elif response.headers.get("content-type", "") == "application/json":  # the OpenAI-compatible routes' shape
+        assert json.loads(response.text)["error"]["message"], "a refusal must say what is wrong"
 
 
 def test_the_same_requests_without_the_hostile_part_are_served(server: Server) -> None:

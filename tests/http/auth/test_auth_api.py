@@ -123,7 +123,7 @@ async def test_chatting_and_preparing_only_read_and_stay_within_a_tokens_bots(cl
     limited = bearer("mira-writer")
     assert (await client.post("/v1/bots/nova/prepare", json=request, headers=limited)).status_code == 403
     r = await client.post("/v1/chat/completions", json={**request, "model": "nova"}, headers=limited)
-    assert r.status_code == 403 and "limited to bots mira" in r.json()["detail"]
+    assert r.status_code == 403 and "limited to bots mira" in r.json()["error"]["message"]  # OpenAI's shape
     # Allowed through; no upstream is configured in tests, so the gateway says so.
     assert (await client.post("/v1/chat/completions", json=request, headers=limited)).status_code == 503
     assert (await client.post("/v1/chat/completions", json=request)).status_code == 401

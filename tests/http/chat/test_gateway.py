@@ -129,8 +129,8 @@ async def test_bad_input_is_refused_and_nothing_is_forwarded(
     with pytest.raises(openai.APIStatusError) as caught:
         await oai.chat.completions.create(**call)
     assert caught.value.status_code == status
-    assert caught.value.response.headers["content-type"] == "application/problem+json"
-    assert fragment in caught.value.response.text
+    assert caught.value.response.headers["content-type"] == "application/json"  # OpenAI's error shape
+    assert fragment in str(caught.value)
     assert upstream.received == []
 
 
@@ -161,11 +161,11 @@ async def test_upstream_failures_become_502_504_and_no_upstream_503(
         async with start_gateway(upstream_url=upstream.url, upstream_timeout_seconds=0.3) as fast:
             upstream.status = 500
             r = await http.post(f"{fast}/v1/chat/completions", json=ask)
-            assert (r.status_code, r.json()["upstream_status"]) == (502, 500)
-            assert "answered 500" in r.json()["detail"] and "model exploded" in r.json()["detail"]
+            assert (r.status_code, r.json()["error"]["upstream_status"]) == (502, 500)
+            assert "answered 500" in r.json()["error"]["message"] and "model exploded" in r.json()["error"]["message"]
             upstream.status, upstream.delay = 200, 1.0
             r = await http.post(f"{fast}/v1/chat/completions", json=ask)
-            assert r.status_code == 504 and "did not answer within 0.3 s" in r.json()["detail"]
+            assert r.status_code == 504 and "did not answer within 0.3 s" in r.json()["error"]["message"]
             upstream.delay, upstream.stall_stream = 0.0, 1.0  # a stream that stalls after its first event
             client = openai.AsyncOpenAI(base_url=f"{fast}/v1", api_key="k", max_retries=0)
             stream = await client.chat.completions.create(
@@ -175,11 +175,11 @@ async def test_upstream_failures_become_502_504_and_no_upstream_503(
             await client.close()
         async with start_gateway(upstream_url=None) as none:
             r = await http.post(f"{none}/v1/chat/completions", json=ask)
-            assert r.status_code == 503 and "BOTSETTINGS_UPSTREAM_URL" in r.json()["detail"]
+            assert r.status_code == 503 and "BOTSETTINGS_UPSTREAM_URL" in r.json()["error"]["message"]
         async with start_gateway(upstream_url="http://127.0.0.1:9/v1") as gone:  # discard port: nobody listens
             r = await http.post(f"{gone}/v1/chat/completions", json=ask)
-            assert r.status_code == 502 and "unreachable" in r.json()["detail"]
-            assert r.headers["content-type"] == "application/problem+json"
+            assert r.status_code == 502 and "unreachable" in r.json()["error"]["message"]
+            assert r.headers["content-type"] == "application/json"
 
 
 async def test_models_lists_the_bots(oai: openai.AsyncOpenAI) -> None:

@@ -31,16 +31,16 @@ async def test_prepare_returns_the_upstream_request_and_provenance_and_forwards_
         assert nova["provenance"]["settings"]["allow_request_system_prompt"]["source"] == "bot"
         # a request naming another bot, and one that cannot fit nova's 4,000-token budget
         r = await http.post("/v1/bots/mira/prepare", json={**ASK, "model": "nova"})
-        assert r.status_code == 422 and "names bot 'nova'" in r.json()["detail"]
+        assert r.status_code == 422 and "names bot 'nova'" in r.json()["error"]["message"]
         r = await http.post("/v1/bots/nova/prepare", json={"messages": [{"role": "user", "content": "x" * 20000}]})
-        problem = r.json()
-        assert r.status_code == 422 and problem["errors"][0]["code"] == "context_budget_exceeded"
-        assert problem["over_by_tokens"] == problem["needed_tokens"] - 4000 > 0
-        assert f"{problem['over_by_tokens']} tokens over" in problem["detail"]
+        error = r.json()["error"]  # OpenAI's shape, the problem's members inside
+        assert r.status_code == 422 and error["code"] == error["errors"][0]["code"] == "context_budget_exceeded"
+        assert error["over_by_tokens"] == error["needed_tokens"] - 4000 > 0
+        assert f"{error['over_by_tokens']} tokens over" in error["message"]
         r = await http.post("/v1/bots/zed/prepare", json=ASK)
         assert r.status_code == 404
         r = await http.post("/v1/bots/mira/prepare", content=b"{not json", headers={"Content-Type": "application/json"})
-        assert r.status_code == 400 and "malformed JSON" in r.json()["detail"]
+        assert r.status_code == 400 and "malformed JSON" in r.json()["error"]["message"]
         r = await http.post("/v1/bots/mira/prepare", content=b"{}")  # no Content-Type: what a cross-site form sends
         assert r.status_code == 415
     assert upstream.received == []
