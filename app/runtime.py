@@ -166,6 +166,7 @@ class Runtime:
 
     async def close(self) -> None:
         await self.stop_scheduler()
+        await self.services.settings.close()
         await self.jobs.runner.close()
         if self.listener:
             await self.listener.stop()

@@ -2,7 +2,9 @@
 
 - read path: GET /v1/bots/{slug}/effective req/s and p99, one worker and two;
 - write path: single-key PATCH/s over HTTP with 8 clients, vs. pgbench running the
-  same SQL (lock head, append, project, record the change, notify) on the same server;
+  per-change SQL of the pre-batch writer (lock head, read the key, append, project,
+  record the change, notify; one transaction per change) on the same server (8 and 32
+  clients, twice each: bench/writes.py);
 - one 10,000-key change through the service layer;
 - memory: the service's RSS idle, and with 1,000 bots cached.
 
@@ -192,8 +194,10 @@ async def big_change(url: str) -> float:
     ops = [set_op(scopes.bot(f"big{b:04d}"), key, value) for b in range(2_500)
            for key, value in (("temperature", 0.5), ("top_p", 0.9), ("memory_n_results", 7),
                               ("history_bridge_messages", 6))]
+    service = SettingsService(db)
+    await service.refresh()  # a current read model, as a serving process has
     started = time.perf_counter()
-    await SettingsService(db).apply(ChangeRequest(ops=ops, actor="bench", source=Source.MIGRATION))
+    await service.apply(ChangeRequest(ops=ops, actor="bench", source=Source.MIGRATION))
     seconds = time.perf_counter() - started
     await db.dispose()
     return seconds
@@ -250,14 +254,14 @@ async def main() -> None:
                 tps = await asyncio.to_thread(pgbench_tps, url, 8, seconds)
                 rows.append({"figure": "single-key PATCH over HTTP, 8 clients", "value": wps, "unit": "changes/s",
                              "baseline": tps, "baseline_name": "pgbench, same SQL, 8 clients",
-                             "ratio": wps / tps, "target": "≥ 40% of baseline", "ok": wps / tps >= 0.4,
+                             "ratio": wps / tps, "target": "≥ 1.0× baseline", "ok": wps / tps >= 1.0,
                              "errors": errors})
                 rows.append({"figure": "PATCH p99, 8 clients", "value": percentile(lat, 99) * 1e3, "unit": "ms",
                              "ok": None})
                 big = await big_change(url)
                 raw = await raw_big_change(url)
                 rows.append({"figure": "one 10,000-key change (service layer)", "value": big, "unit": "s",
-                             "target": "≤ 2 s", "ok": big <= 2, "baseline": raw,
+                             "target": "≤ 1.5× baseline", "ok": big / raw <= 1.5, "baseline": raw,
                              "baseline_name": "same rows, plain asyncpg, one transaction", "ratio": big / raw})
                 conn = await Conn.open(port_of(base))
                 for b in range(1_000):  # the change above made big0000…big2499: cache 1,000 of them

@@ -159,7 +159,9 @@ async def main(seconds: float = 60, clients: int = 32) -> None:
          "unit": "req/s", "ok": None},
         {"figure": "read p99 under load", "value": percentile(result.reads, 99) * 1000, "unit": "ms", "ok": None},
         {"figure": "write p99 under load", "value": percentile(result.writes, 99) * 1000, "unit": "ms",
-         "ok": None},
+         "target": "≤ 50 ms", "ok": percentile(result.writes, 99) * 1000 <= 50,
+         "baseline": percentile(result.reads, 99) * 1000, "baseline_name": "read p99, same load",
+         "ratio": percentile(result.writes, 99) / percentile(result.reads, 99)},
         {"figure": "errors", "value": len(result.errors), "unit": "", "target": "0", "ok": not result.errors},
         {"figure": "lost updates", "value": len(problems), "unit": "", "target": "0", "ok": not problems},
     ]

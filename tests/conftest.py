@@ -127,9 +127,11 @@ def engine(db: Database) -> AsyncEngine:
 
 
 @pytest.fixture
-def services(db: Database) -> tuple[SettingsService, HistoryService]:
+async def services(db: Database) -> AsyncIterator[tuple[SettingsService, HistoryService]]:
     """The settings and history services over the test database, without a listener."""
-    return settings_with_history(db)
+    pair = settings_with_history(db)
+    yield pair
+    await pair[0].close()  # the group commit's connection
 
 
 @pytest.fixture

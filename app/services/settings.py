@@ -1,8 +1,9 @@
 """SettingsService: every write of a setting, and every read of the current state.
 
-Writes: one change at a time through :meth:`SettingsService.apply` — validated in
-pure domain code, then appended by the store in one transaction (the invariants of
-docs/architecture.md), logged once. Reads: stored values from the projection, and
+Writes: every change goes through :meth:`SettingsService.apply` — validated in pure
+domain code, then queued for the store's group commit, which commits the changes
+that arrive together in one batch transaction (the invariants of
+docs/architecture.md); each change is answered, and logged, on its own. Reads: stored values from the projection, and
 the effective settings from the process's read model (app/domain/read_model.py),
 which the listener keeps current; the read model is reached only through the
 methods here (revision, known bots, snapshots, explain, subscribe).
@@ -41,7 +42,8 @@ from app.domain.scopes import Scope
 from app.services.snapshots import Snapshots
 from app.store import feed_reads, reader, writer
 from app.store.database import Database
-from app.store.listener import Listener, catch_up
+from app.store.group_commit import GroupCommitter
+from app.store.listener import Listener, apply_batch, catch_up
 
 log = structlog.get_logger("botsettings.service")
 
@@ -66,31 +68,55 @@ class SettingsService:
         self._model = read_model or Resolver(BotsConfig(), {})
         self._snapshots = snapshots or Snapshots(db)
         self._listener = listener  # set when the process listens; None in a one-shot CLI
+        self._committer = GroupCommitter(db, self._applied_here)
 
     # -- writes ---------------------------------------------------------------
     async def apply(self, request: ChangeRequest, *,
                     in_transaction: writer.InTransaction | None = None) -> ChangeResult:
-        """Apply a change: validate every op, then one transaction (the invariants of
-        docs/architecture.md). ``in_transaction`` runs last inside that transaction (the
-        scheduler claims a scheduled change there, so the claim and the change commit together)."""
+        """Apply a change: validate every op, then commit it in the next batch (the
+        invariants of docs/architecture.md); answered once it has committed and this
+        process's read model holds it. ``in_transaction`` runs last inside the change's
+        transaction, which then holds that change alone (the scheduler claims a
+        scheduled change there, so the claim and the change commit together)."""
         if not request.ops:
             raise ValidationFailed([FieldError(key="ops", message="a change needs at least one operation")])
         ops, warnings = normalize_request(request)
         started = time.perf_counter()
-        result = await writer.apply_change(self._db, request, ops, in_transaction)
+        result = await self._committer.submit(request, ops, in_transaction)
         metrics.CHANGE_SECONDS.observe(time.perf_counter() - started)
         metrics.CHANGES.labels(request.source.value, "applied" if result.changed else "noop").inc()
         if warnings:
             result = msgspec.structs.replace(result, warnings=warnings)
         if result.changed:
-            await self.refresh()  # read-your-writes in this process, before the NOTIFY lands
             log.info("change.applied", change_id=str(result.change_id),
                      revisions=(result.first_revision, result.last_revision), actor=request.actor,
                      source=request.source.value, **_logged_keys([i for i in result.items if i.changed]))
-            await self._snapshots.after_change(result.head)
+            self._snapshots.after_change_soon(result.head)
         else:
             log.info("change.noop", actor=request.actor, **_logged_keys(result.items))
         return result
+
+    async def _applied_here(self, committed: writer.Committed) -> None:
+        """A batch this process committed: into the read model now, from memory
+        (read-your-writes before the answer; the NOTIFY serves the other processes)."""
+        if self._listener is not None:
+            await self._listener.apply_committed(committed.first, committed.events)
+        else:
+            await apply_batch(self._db, self._model, committed.first, committed.events)
+
+    async def settle(self) -> None:
+        """Wait for the housekeeping a change started after its answer (a snapshot)."""
+        await self._snapshots.settle()
+
+    async def close(self) -> None:
+        """Settle, and close the group commit's connection (the process is stopping)."""
+        await self.settle()
+        await self._committer.close()
+
+    @property
+    def committer(self) -> GroupCommitter:
+        """The group commit of this process's changes (its counters: tests, metrics)."""
+        return self._committer
 
     async def patch(self, scope: Scope, patch: dict[str, Any], *, actor: str, reason: str = "",
                     source: Source = Source.API, expect_revision: int | None = None) -> ChangeResult:

@@ -3,6 +3,7 @@ point-in-time read replays at most that many events from the nearest one."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import structlog
@@ -21,6 +22,7 @@ class Snapshots:
         self._db = db
         self.every = every
         self._last: int | None = None  # revision of the newest snapshot this process knows of
+        self._task: asyncio.Task[None] | None = None
 
     async def write_if_due(self) -> int | None:
         """Write a whole-state snapshot at the head when it is ``every`` revisions or more
@@ -54,3 +56,18 @@ class Snapshots:
                 await self.write_if_due()
         except Exception:
             log.exception("snapshot.failed", head=at)
+
+    def after_change_soon(self, at: int) -> None:
+        """:meth:`after_change` without making the change's caller wait: a snapshot
+        replays up to ``every`` events, and the writer whose change crosses the
+        threshold should not pay for it. One at a time; a change that finds one
+        running leaves it to the next change (or to the housekeeping job)."""
+        if self.every <= 0 or (self._last is not None and at - self._last < self.every):
+            return
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self.after_change(at), name="settings-snapshot")
+
+    async def settle(self) -> None:
+        """Wait for a snapshot started by :meth:`after_change_soon` (tests, shutdown)."""
+        if self._task is not None:
+            await self._task

@@ -46,6 +46,7 @@ class Database:
         transaction pooler hands its server connection to another client after each
         transaction, taking a LISTEN or a lock with it, so these must bypass it."""
         self.url = url
+        self.transaction_pooling = transaction_pooling
         self.dsn = asyncpg_dsn(session_url or url)  # for the connections outside the pool (LISTEN, leadership)
         self.engine = make_engine(url, pool_size=pool_size, transaction_pooling=transaction_pooling)
 

@@ -41,3 +41,15 @@ async def unavailable_on_connection_loss() -> AsyncIterator[None]:
         if is_unavailable(exc):
             raise Unavailable(f"the database is unavailable: {type(exc).__name__}") from exc
         raise
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure of the database rather than of the request: the connection lost, a
+    statement cancelled (statement_timeout), a lock or deadlock timeout. The
+    transaction rolled back; the same request may succeed if retried."""
+    if is_unavailable(exc):
+        return True
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        exc = getattr(exc.orig, "__cause__", None) or exc.orig or exc
+    return isinstance(exc, (asyncpg.QueryCanceledError, asyncpg.LockNotAvailableError,
+                            asyncpg.DeadlockDetectedError, asyncpg.SerializationError))

@@ -1,26 +1,31 @@
 """Keeping a process current: one dedicated LISTEN connection, catch-up from the log.
 
-A NOTIFY only wakes the listener; what it applies is read from the log (events
-after the last applied revision, up to the head read in the same snapshot, so
-changes arrive whole). The same catch-up runs after every (re)connect, so a lost
-notification loses nothing. While the connection is down the listener reconnects
-with backoff, re-reads on a bounded interval through the pool, and marks the
-resolver stale until it is back.
+A NOTIFY carries a committed batch (app/store/notify_payload.py). When the batch
+follows the last applied revision exactly, the listener applies it from the
+payload, without a query. Otherwise — the payload carried only the revision range
+(too big), or there is a gap — it catches up from the log: every event after the
+last applied revision, up to the head read in the same snapshot, so changes arrive
+whole and in order. The same catch-up runs after every (re)connect, so a lost
+notification loses nothing. This process's own batches are applied by the writer
+as soon as they commit (:meth:`Listener.apply_committed`), under the same lock.
+While the connection is down the listener reconnects with backoff, re-reads on a
+bounded interval through the pool, and marks the resolver stale until it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
+from collections import deque
 from typing import Any
 
 import asyncpg
 import structlog
 
+from app.domain.events import Event
 from app.domain.read_model import Resolver
-from app.store import reader
+from app.store import notify_payload, reader
 from app.store.database import Database, begin_snapshot
 from app.store.errors import is_unavailable, unavailable_on_connection_loss
 from app.store.schema import NOTIFY_CHANNEL
@@ -54,6 +59,17 @@ async def catch_up(db: Database, resolver: Resolver) -> int:
     return len(events)
 
 
+async def apply_batch(db: Database, resolver: Resolver, first: int, events: list[Event]) -> int:
+    """Apply a committed batch (revisions ``first``…) if it follows what ``resolver``
+    holds; catch up from the log if there is a gap. Returns events applied."""
+    if not events or events[-1].revision <= resolver.revision:
+        return 0  # already applied (our own batch, heard back; or caught up past it)
+    if first > resolver.revision + 1:
+        return await catch_up(db, resolver)  # a gap: what came between is in the log
+    resolver.apply(events)
+    return len(events)
+
+
 class Listener:
     def __init__(self, db: Database, resolver: Resolver, *, dsn: str | None = None, poll_interval: float = 1.0,
                  max_backoff: float = 5.0) -> None:
@@ -67,6 +83,9 @@ class Listener:
         self.reconnects = 0
         self.notified = 0  # the highest revision a NOTIFY announced
         self._wake = asyncio.Event()
+        self._payloads: deque[str] = deque()  # NOTIFY payloads not yet handled, in commit order
+        self.from_payload = 0  # batches applied from a payload, and caught up from the log
+        self.from_log = 0
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -86,6 +105,11 @@ class Listener:
         """Catch up now (one at a time); used after local writes for read-your-writes."""
         async with self._lock:
             return await catch_up(self.db, self.resolver)
+
+    async def apply_committed(self, first: int, events: list[Event]) -> None:
+        """This process's own batch, just committed: apply it now (read-your-writes)."""
+        async with self._lock:
+            await apply_batch(self.db, self.resolver, first, events)
 
     @property
     def connected(self) -> bool:
@@ -120,6 +144,7 @@ class Listener:
         conn = await asyncpg.connect(self.dsn, timeout=5, server_settings={"application_name": APPLICATION_NAME})
         self._conn = conn
         conn.add_termination_listener(lambda _: self._wake.set())
+        self._payloads.clear()  # the catch-up below covers them
         await conn.add_listener(NOTIFY_CHANNEL, self._on_notify)
         # Subscribe first, then catch up: whatever commits in between is read, not lost.
         await self.refresh()
@@ -129,9 +154,31 @@ class Listener:
         log.info("listener.connected", revision=self.resolver.revision)
 
     def _on_notify(self, *args: Any) -> None:
-        with contextlib.suppress(Exception):
-            self.notified = max(self.notified, int(json.loads(args[3])["last"]))
+        self._payloads.append(args[3])
         self._wake.set()
+
+    async def _handle_payloads(self) -> None:
+        """Apply what the NOTIFYs received so far carry, in order; one catch-up from the
+        log for whatever they do not (a range-only payload, a gap, a foreign payload)."""
+        async with self._lock:
+            behind = False
+            while self._payloads:
+                payload = notify_payload.decode(self._payloads.popleft())
+                if payload is None:
+                    behind = True
+                    continue
+                self.notified = max(self.notified, payload.last)
+                if behind or payload.last <= self.resolver.revision:
+                    continue
+                events = notify_payload.events_in(payload)
+                if events is None or payload.first != self.resolver.revision + 1:
+                    behind = True
+                    continue
+                self.resolver.apply(events)
+                self.from_payload += 1
+            if behind:
+                self.from_log += 1
+                await catch_up(self.db, self.resolver)
 
     @property
     def lag(self) -> int:
@@ -141,16 +188,21 @@ class Listener:
     async def _follow(self) -> None:
         assert self._conn is not None
         while True:
+            quiet = False
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval * 5)
             except TimeoutError:
                 # No news for a while: prove the connection is alive (a dead TCP peer
                 # sends no termination), and catch up in case a NOTIFY went missing.
                 await self._conn.execute("SELECT 1", timeout=self.poll_interval * 2)
+                quiet = True
             self._wake.clear()
             if self._conn.is_closed():
                 raise ConnectionError("the LISTEN connection closed")
-            await self.refresh()
+            if quiet:
+                await self.refresh()
+            else:
+                await self._handle_payloads()
 
     async def _poll_for(self, seconds: float) -> None:
         """While disconnected: keep the state fresh through the pool, every poll interval."""

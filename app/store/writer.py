@@ -1,52 +1,49 @@
-"""The change transaction: the only code that appends to the log.
+"""The batch transaction: the only code that appends to the log.
 
-lock head → read key states → check expectations → plan → append events →
-update projection → record change → advance head → NOTIFY, in one transaction
-(invariants 1, 2, 5 and 6 of docs/architecture.md). Writers serialise on the head row, so
-revisions are gapless and follow commit order; readers never wait on it.
+A batch is one or more changes committed together (the group commit of
+app/store/group_commit.py). Its transaction is two statements and the commit:
+
+1. ``settings_lock_batch(...)`` (migration 0004): lock the head row, read the last
+   event of every touched key and the revision of every scope an If-Match names;
+2. one statement of data-modifying CTEs: append every event, record every change,
+   upsert/delete the projection rows (last event per key), advance the head, and
+   ``pg_notify`` the batch (app/store/notify_payload.py).
+
+Between them the batch is planned in pure code (app/domain/batch.py): each change's
+expectations, its events, its revisions — as if it committed alone. Writers
+serialise on the head row, so revisions are gapless and follow commit order
+(invariants 1, 2, 5 and 6 of docs/architecture.md); readers never wait on it.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from functools import cache
+from typing import Any
 
+import asyncpg
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.events import (
-    ChangeRequest,
-    ChangeResult,
-    ItemResult,
-    KeyState,
-    Op,
-    Operation,
-    PlannedEvent,
-    check_expectations,
-    plan_change,
-)
+from app.domain.batch import Planned, events_of, final_states, keys_of, plan_batch, scopes_expected
+from app.domain.errors import Conflict
+from app.domain.events import ChangeRequest, ChangeResult, Event, KeyState, Op, Operation
 from app.domain.scopes import Scope, ScopeType
-from app.store import reader, schema
+from app.store import notify_payload, reader, schema
 from app.store.database import Database
+from app.store.errors import unavailable_on_connection_loss
 
 _LOCK_HEAD = sa.text("SELECT revision FROM settings_head WHERE id = 1 FOR UPDATE")
 
-# The last event of each touched key: its value (if set) and version. Read from the
-# log, not the projection, so a drifted projection can never corrupt new events.
-# clock_timestamp() is read after the head lock, so recorded_at follows revision order.
-_KEY_STATES = sa.text("""
-    SELECT clock_timestamp() AS now, k.t AS scope_type, k.i AS scope_id, k.k AS key,
-           e.op, e.value, e.key_version
-    FROM unnest(CAST(:t AS text[]), CAST(:i AS text[]), CAST(:k AS text[])) AS k(t, i, k)
-    LEFT JOIN LATERAL (
-        SELECT op, value, key_version FROM settings_events
-        WHERE scope_type = k.t AND scope_id = k.i AND key = k.k
-        ORDER BY revision DESC LIMIT 1
-    ) e ON true
-""")
+# The batch's statements are written with :named parameters and run either through
+# SQLAlchemy (a unit of work of the pool) or on the group commit's own asyncpg
+# connection ($1, $2, … — see _numbered). Rows are read by position.
+_LOCK_BATCH = ("SELECT kind, scope_type, scope_id, key, op, value, key_version, revision, at FROM "
+               "settings_lock_batch(CAST(:kt AS text[]), CAST(:ki AS text[]), CAST(:kk AS text[]), "
+               "CAST(:st AS text[]), CAST(:si AS text[]))")
 
 _SCOPE_REVISIONS = sa.text("""
     SELECT s.t AS scope_type, s.i AS scope_id, (SELECT max(revision) FROM settings_events
@@ -54,55 +51,178 @@ _SCOPE_REVISIONS = sa.text("""
     FROM unnest(CAST(:t AS text[]), CAST(:i AS text[])) AS s(t, i)
 """)
 
-_FINISH = sa.text("""
-    WITH change AS (
-        INSERT INTO settings_changes (id, first_revision, last_revision, event_count, actor, reason,
-                                      source, recorded_at, reverts, rollback_to)
-        VALUES (:id, :first, :last, :count, :actor, :reason, :source, :at, :reverts, :rollback_to)
-    ), advance AS (
-        UPDATE settings_head SET revision = :last WHERE id = 1
+# Everything the batch writes, in one statement. The document carries the rows; a
+# JSON null value becomes SQL NULL (as schema._json does), `op` and `had_previous`
+# keep a null value apart from a delete.
+_WRITE_BATCH = """
+    WITH doc AS (SELECT CAST(:doc AS jsonb) AS d),
+    changes AS (
+        INSERT INTO settings_changes (id, first_revision, last_revision, event_count, actor, reason, source,
+                                      recorded_at, reverts, rollback_to)
+        SELECT c.id, c.first_revision, c.last_revision, c.event_count, c.actor, c.reason, c.source,
+               CAST(:at AS timestamptz), c.reverts, c.rollback_to
+        FROM doc, jsonb_to_recordset(doc.d->'changes') AS c(id uuid, first_revision bigint, last_revision bigint,
+             event_count integer, actor text, reason text, source text, reverts uuid, rollback_to bigint)
+        RETURNING id, actor, reason, source
+    ), events AS (
+        INSERT INTO settings_events (revision, change_id, scope_type, scope_id, key, op, value, previous,
+                                     had_previous, key_version, actor, reason, source, recorded_at)
+        SELECT e.revision, e.change_id, e.scope_type, e.scope_id, e.key, e.op, e.value, e.previous,
+               e.had_previous, e.key_version, c.actor, c.reason, c.source, CAST(:at AS timestamptz)
+        FROM doc, jsonb_to_recordset(doc.d->'events') AS e(revision bigint, change_id uuid, scope_type text,
+             scope_id text, key text, op text, value jsonb, previous jsonb, had_previous boolean,
+             key_version integer)
+        JOIN changes c ON c.id = e.change_id
+    ), upserted AS (
+        INSERT INTO settings_current (scope_type, scope_id, key, value, key_version, revision, updated_at,
+                                      updated_by)
+        SELECT s.scope_type, s.scope_id, s.key, s.value, s.key_version, s.revision, CAST(:at AS timestamptz),
+               s.actor
+        FROM doc, jsonb_to_recordset(doc.d->'sets') AS s(scope_type text, scope_id text, key text, value jsonb,
+             key_version integer, revision bigint, actor text)
+        ON CONFLICT (scope_type, scope_id, key) DO UPDATE SET value = excluded.value,
+            key_version = excluded.key_version, revision = excluded.revision, updated_at = excluded.updated_at,
+            updated_by = excluded.updated_by
+    ), deleted AS (
+        DELETE FROM settings_current cur
+        USING doc, jsonb_to_recordset(doc.d->'deletes') AS x(scope_type text, scope_id text, key text)
+        WHERE cur.scope_type = x.scope_type AND cur.scope_id = x.scope_id AND cur.key = x.key
+    ), advanced AS (
+        UPDATE settings_head SET revision = CAST(:head AS bigint) WHERE id = 1
     )
     SELECT pg_notify(:channel, :payload)
-""")
+"""
 
 
 # Runs inside the change transaction, last, with the result (changed or not): whatever
-# it writes commits with the change, and if it raises the change rolls back.
+# it writes commits with the change, and if it raises the change rolls back. A change
+# with one is committed in a batch of its own (see group_commit.py).
 InTransaction = Callable[[AsyncConnection, ChangeResult], Awaitable[None]]
 
 
-async def apply_change(db: Database, request: ChangeRequest,
-                       ops: list[Operation], in_transaction: InTransaction | None = None) -> ChangeResult:
-    """Apply already-validated ``ops`` as one change (see app/services/settings.py)."""
+class Committed(msgspec.Struct, frozen=True):
+    """What a committed batch did: each change's outcome, in queue order, and the events
+    appended (revision order)."""
+
+    outcomes: list[Planned | Conflict]
+    events: list[Event]
+    first: int  # the batch's first revision (meaningless when no events)
+    last: int
+
+
+Query = Callable[[str, dict[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
+
+
+async def commit_batch(db: Database, batch: list[tuple[ChangeRequest, list[Operation]]],
+                       in_transaction: InTransaction | None = None) -> Committed:
+    """Commit ``batch`` (already-validated ops) in one transaction of the pool. A change
+    whose expectations fail is returned as its Conflict and writes nothing; a database
+    error raises, and then nothing of the batch was written."""
+    if in_transaction is not None and len(batch) != 1:
+        raise ValueError("a change with an in_transaction step commits alone")
     async with db.write() as conn:
-        head = await lock_head(conn)
-        states, now = await _key_states(conn, [(op.scope, op.key) for op in ops])
-        if request.expect.scope_revisions or request.expect.key_versions:
-            scope_revisions = await scope_revisions_of(conn, list(request.expect.scope_revisions))
-            check_expectations(request.expect, scope_revisions, states)
-        planned = plan_change(ops, states)
-        if not planned:
-            unchanged = ChangeResult(change_id=None, first_revision=None, last_revision=None, head=head,
-                                     items=_items(ops, states, [], head))
-            if in_transaction is not None:
-                await in_transaction(conn, unchanged)
-            return unchanged
-        change_id = uuid.uuid4()
-        first, last = head + 1, head + len(planned)
-        await _append(conn, request, change_id, planned, first, now)
-        await _project(conn, request.actor, planned, first, now)
-        payload = msgspec.json.encode({"first": first, "last": last, "change_id": str(change_id)}).decode()
-        await conn.execute(_FINISH, {
-            "id": change_id, "first": first, "last": last, "count": len(planned), "actor": request.actor,
-            "reason": request.reason, "source": request.source.value, "at": now,
-            "reverts": request.reverts, "rollback_to": request.rollback_to,
-            "channel": schema.NOTIFY_CHANNEL, "payload": payload,
-        })
-        result = ChangeResult(change_id=change_id, first_revision=first, last_revision=last, head=last,
-                              items=_items(ops, states, planned, first))
+        async def query(sql: str, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+            return (await conn.execute(sa.text(sql), params)).all()
+
+        committed = await _batch(query, batch)
         if in_transaction is not None:
-            await in_transaction(conn, result)
-    return result
+            outcome = committed.outcomes[0]
+            if isinstance(outcome, Conflict):
+                raise outcome
+            await in_transaction(conn, outcome.result)
+    return committed
+
+
+async def commit_batch_on(conn: asyncpg.Connection, batch: list[tuple[ChangeRequest, list[Operation]]]
+                          ) -> Committed:
+    """:func:`commit_batch` on a connection of its own (the group commit's): no pool
+    checkout, no liveness ping, no SQLAlchemy layer — fewer round trips and awaits
+    per batch. The connection needs :func:`prepare_connection`."""
+    async def query(sql: str, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        text, names = _numbered(sql)
+        rows: list[asyncpg.Record] = await conn.fetch(text, *(params[n] for n in names))
+        return rows
+
+    async with unavailable_on_connection_loss(), conn.transaction():
+        return await _batch(query, batch)
+
+
+async def prepare_connection(conn: asyncpg.Connection) -> None:
+    """JSON values in and out as the pool's connections have them (engine.py)."""
+    await conn.set_type_codec("jsonb", schema="pg_catalog", encoder=str, decoder=msgspec.json.decode)
+
+
+@cache
+def _numbered(sql: str) -> tuple[str, list[str]]:
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return re.sub(r"(?<![:\w]):(\w+)", number, sql), names
+
+
+async def _batch(query: Query, batch: list[tuple[ChangeRequest, list[Operation]]]) -> Committed:
+    head, at, states, scope_revisions = await _lock_and_read(query, batch)
+    outcomes = plan_batch(batch, head, states, scope_revisions)
+    events = [e for o in outcomes if isinstance(o, Planned) and o.events for e in events_of(o, at)]
+    if events:
+        await _write(query, outcomes, events, at)
+    return Committed(outcomes=outcomes, events=events, first=head + 1, last=head + len(events))
+
+
+async def apply_change(db: Database, request: ChangeRequest, ops: list[Operation],
+                       in_transaction: InTransaction | None = None) -> ChangeResult:
+    """One change in a transaction of its own, without the group commit or the read
+    model (benches and tools; the service goes through SettingsService.apply)."""
+    outcome = (await commit_batch(db, [(request, ops)], in_transaction)).outcomes[0]
+    if isinstance(outcome, Conflict):
+        raise outcome
+    return outcome.result
+
+
+async def _lock_and_read(query: Query, batch: list[tuple[ChangeRequest, list[Operation]]]
+                         ) -> tuple[int, datetime, dict[tuple[Scope, str], KeyState], dict[Scope, int]]:
+    keys, scopes = keys_of(batch), scopes_expected(batch)
+    rows = await query(_LOCK_BATCH, {
+        "kt": [s.type.value for s, _ in keys], "ki": [s.id for s, _ in keys], "kk": [k for _, k in keys],
+        "st": [s.type.value for s in scopes], "si": [s.id for s in scopes],
+    })
+    head, at = rows[0][7], rows[0][8]
+    states: dict[tuple[Scope, str], KeyState] = {}
+    scope_revisions: dict[Scope, int] = {}
+    for kind, scope_type, scope_id, key, op, value, version, revision, _ in rows[1:]:
+        scope = Scope(ScopeType(scope_type), scope_id)
+        if kind == "key":
+            states[(scope, key)] = KeyState(op == Op.SET, value, version)
+        else:
+            scope_revisions[scope] = revision
+    return head, at, states, scope_revisions
+
+
+async def _write(query: Query, outcomes: list[Planned | Conflict], events: list[Event],
+                 at: datetime) -> None:
+    changes = [{"id": o.result.change_id, "first_revision": o.result.first_revision,
+                "last_revision": o.result.last_revision, "event_count": len(o.events),
+                "actor": o.request.actor, "reason": o.request.reason, "source": o.request.source.value,
+                "reverts": o.request.reverts, "rollback_to": o.request.rollback_to}
+               for o in outcomes if isinstance(o, Planned) and o.events]
+    # Enum members as they are: msgspec writes a StrEnum as its value.
+    rows = [{"revision": e.revision, "change_id": e.change_id, "scope_type": e.scope.type, "scope_id": e.scope.id,
+             "key": e.key, "op": e.op, "value": e.value, "previous": e.previous if e.had_previous else None,
+             "had_previous": e.had_previous, "key_version": e.key_version} for e in events]
+    last = final_states(events).values()
+    sets = [{"scope_type": e.scope.type, "scope_id": e.scope.id, "key": e.key, "value": e.value,
+             "key_version": e.key_version, "revision": e.revision, "actor": e.actor}
+            for e in last if e.op is Op.SET]
+    deletes = [{"scope_type": e.scope.type, "scope_id": e.scope.id, "key": e.key}
+               for e in last if e.op is Op.DELETE]
+    doc = msgspec.json.encode({"changes": changes, "events": rows, "sets": sets, "deletes": deletes}).decode()
+    first, head = events[0].revision, events[-1].revision
+    await query(_WRITE_BATCH, {"doc": doc, "at": at, "head": head, "channel": schema.NOTIFY_CHANNEL,
+                                      "payload": notify_payload.encode(first, head, at, events)})
 
 
 async def lock_head(conn: AsyncConnection) -> int:
@@ -111,76 +231,10 @@ async def lock_head(conn: AsyncConnection) -> int:
     return revision
 
 
-async def _key_states(conn: AsyncConnection, keys: list[tuple[Scope, str]]
-                      ) -> tuple[dict[tuple[Scope, str], KeyState], datetime]:
-    rows = (await conn.execute(_KEY_STATES, {
-        "t": [s.type.value for s, _ in keys], "i": [s.id for s, _ in keys], "k": [k for _, k in keys],
-    })).all()
-    states: dict[tuple[Scope, str], KeyState] = {}
-    for row in rows:
-        if row.key_version is not None:
-            states[(Scope(ScopeType(row.scope_type), row.scope_id), row.key)] = KeyState(
-                row.op == Op.SET, row.value, row.key_version)
-    return states, rows[0].now
-
-
 async def scope_revisions_of(conn: AsyncConnection, scopes: list[Scope]) -> dict[Scope, int]:
     rows = await conn.execute(_SCOPE_REVISIONS, {"t": [s.type.value for s in scopes],
                                                  "i": [s.id for s in scopes]})
     return {Scope(ScopeType(r.scope_type), r.scope_id): r.revision or 0 for r in rows}
-
-
-async def _append(conn: AsyncConnection, request: ChangeRequest, change_id: uuid.UUID,
-                  planned: list[PlannedEvent], first: int, now: datetime) -> None:
-    await conn.execute(schema.events.insert(), [
-        {"revision": first + n, "change_id": change_id, "scope_type": e.scope.type.value,
-         "scope_id": e.scope.id, "key": e.key, "op": e.op.value, "value": e.value,
-         "previous": e.previous if e.had_previous else None, "had_previous": e.had_previous,
-         "key_version": e.key_version, "actor": request.actor, "reason": request.reason,
-         "source": request.source.value, "recorded_at": now}
-        for n, e in enumerate(planned)
-    ])
-
-
-async def _project(conn: AsyncConnection, actor: str, planned: list[PlannedEvent], first: int,
-                   now: datetime) -> None:
-    sets = [{"scope_type": e.scope.type.value, "scope_id": e.scope.id, "key": e.key, "value": e.value,
-             "key_version": e.key_version, "revision": first + n, "updated_at": now, "updated_by": actor}
-            for n, e in enumerate(planned) if e.op is Op.SET]
-    deletes = [e for e in planned if e.op is Op.DELETE]
-    if sets:
-        stmt = pg_insert(schema.current)
-        await conn.execute(stmt.on_conflict_do_update(
-            index_elements=["scope_type", "scope_id", "key"],
-            set_={c: stmt.excluded[c] for c in ("value", "key_version", "revision", "updated_at", "updated_by")},
-        ), sets)
-    if deletes:
-        await conn.execute(sa.text("""
-            DELETE FROM settings_current c
-            USING unnest(CAST(:t AS text[]), CAST(:i AS text[]), CAST(:k AS text[])) AS d(t, i, k)
-            WHERE c.scope_type = d.t AND c.scope_id = d.i AND c.key = d.k
-        """), {"t": [e.scope.type.value for e in deletes], "i": [e.scope.id for e in deletes],
-               "k": [e.key for e in deletes]})
-
-
-def _items(ops: list[Operation], states: dict[tuple[Scope, str], KeyState],
-           planned: list[PlannedEvent], first: int) -> list[ItemResult]:
-    revisions = {(e.scope, e.key): (first + n, e) for n, e in enumerate(planned)}
-    items = []
-    for op in ops:
-        before = states.get((op.scope, op.key))
-        hit = revisions.get((op.scope, op.key))
-        if hit:
-            revision, event = hit
-            items.append(ItemResult(scope=str(op.scope), key=op.key, op=op.op, changed=True,
-                                    value=event.value, previous=event.previous,
-                                    key_version=event.key_version, revision=revision))
-        else:
-            items.append(ItemResult(scope=str(op.scope), key=op.key, op=op.op, changed=False,
-                                    value=before.value if before and before.present else None,
-                                    previous=before.value if before and before.present else None,
-                                    key_version=before.version if before else 0))
-    return items
 
 
 async def rebuild(conn: AsyncConnection) -> int:

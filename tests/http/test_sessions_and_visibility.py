@@ -20,6 +20,7 @@ import pytest
 
 from app.domain.access import Role, new_secret, token_line
 from app.http.auth import COOKIE
+from app.store import migrations
 from app.store.engine import asyncpg_dsn
 from bench.process import service_process
 
@@ -163,5 +164,8 @@ def test_the_watch_stream_of_a_limited_token_carries_only_its_bots(servers: tupl
 
 
 def test_sessions_table_is_created_by_the_migration(module_db_url: str) -> None:
+    # 0003 made it; later migrations (0004: the batch write) come after it.
     rows = _sql(module_db_url, "SELECT version_num FROM alembic_version")
-    assert [r["version_num"] for r in rows] == ["0003"]  # type: ignore[attr-defined]
+    assert [r["version_num"] for r in rows] == [migrations.head_revision()]  # type: ignore[attr-defined]
+    rows = _sql(module_db_url, "SELECT to_regclass('web_sessions') IS NOT NULL AS made")
+    assert [r["made"] for r in rows] == [True]  # type: ignore[attr-defined]

@@ -209,6 +209,7 @@ async def test_snapshots_are_taken_every_n_revisions_and_reads_agree_with_and_wi
     snapping, snapping_history = settings_with_history(db, snapshot_every=10)
     for i in range(12):
         await snapping.patch(scopes.bot(f"b{i % 4}"), {"memory_n_results": i, "temperature": i / 20}, actor="t")
+        await snapping.settle()  # the snapshot is written after the answer
     snaps = [r["revision"] for r in await raw.fetch("SELECT revision FROM settings_snapshots ORDER BY 1")]
     assert snaps == [10, 20]  # taken after the change that reached each threshold
     assert await snapping_history.snapshot_if_due() is None

@@ -209,7 +209,12 @@ async def test_a_committed_change_notifies_its_revision_range(service: SettingsS
     await raw.add_listener(schema.NOTIFY_CHANNEL, lambda *args: received.put_nowait(args[3]))
     result = await service.patch(MIRA, {"temperature": 0.5, "top_p": 0.8}, actor="t", source=Source.CLI)
     payload = json.loads(await asyncio.wait_for(received.get(), 5))
-    assert payload == {"first": 1, "last": 2, "change_id": str(result.change_id)}
+    assert (payload["first"], payload["last"]) == (1, 2)
+    # The batch itself rides along (app/store/notify_payload.py): other processes apply it without a query.
+    [change] = payload["changes"]
+    assert (change["id"], change["first"], change["actor"], change["source"]) == (str(result.change_id), 1, "t", "cli")
+    assert change["events"] == [["bot", "mira", "temperature", "set", 0.5, None, False, 1],
+                                ["bot", "mira", "top_p", "set", 0.8, None, False, 1]]
     await service.set_value(MIRA, "temperature", 0.5, actor="t")  # no-op: no notification
     await asyncio.sleep(0.2)
     assert received.empty()
