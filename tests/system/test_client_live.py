@@ -132,12 +132,6 @@ async def test_cutting_the_stream_mid_change_loses_nothing(serve: tuple[str, int
         async with AsyncSettingsClient(f"http://127.0.0.1:{relay.port}", max_backoff=0.1) as client, \
                 httpx.AsyncClient(base_url=url, timeout=10) as http:
             for round_ in range(12):
-                # The stream back (after the last cut) before the next burst: writes that
-                # commit together in one batch make a round shorter than a reconnect.
-                for _ in range(1000):
-                    if relay.connections > round_:
-                        break
-                    await asyncio.sleep(0.01)
                 # A burst of multi-key changes, the connection cut while they stream out.
                 writes = [http.patch(f"/v1/settings/bots/{bot}", json={**keys, "memory_n_results": round_ * 3 + n})
                           for n, bot in enumerate(("mira", "nova", "spark"))]
