@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import json
 
 from httpx import AsyncClient
 
 from app.domain import scopes
 from app.runtime import Runtime
+from tests.support.sse import read_events
 
 
 async def test_bots_lists_yaml_and_database_bots(client: AsyncClient, runtime: Runtime) -> None:
@@ -51,25 +51,13 @@ async def test_unknown_and_malformed_bots(client: AsyncClient) -> None:
     assert (await client.get("/v1/bots/Zed!/effective")).status_code == 400
 
 
-async def read_events(client: AsyncClient, url: str, count: int, trigger=None) -> list[dict]:
-    events: list[dict] = []
+async def watch_events(client: AsyncClient, url: str, count: int, trigger=None) -> list[dict]:
     async with client.stream("GET", url) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         if trigger:
             asyncio.get_running_loop().call_later(0.2, lambda: asyncio.ensure_future(trigger()))
-        current: dict = {}
-        async for line in response.aiter_lines():
-            if line.startswith("id:"):
-                current["id"] = line[3:].strip()
-            elif line.startswith("data:"):
-                current["data"] = json.loads(line[5:])
-            elif line == "" and current:
-                events.append(current)
-                current = {}
-                if len(events) == count:
-                    break
-    return events
+        return await read_events(response, count)
 
 
 async def test_watch_replays_after_since_then_follows_live(client: AsyncClient, runtime: Runtime) -> None:
@@ -80,12 +68,12 @@ async def test_watch_replays_after_since_then_follows_live(client: AsyncClient, 
     async def later() -> None:
         await svc.set_value(scopes.bot("nova"), "temperature", 0.2, actor="t")
 
-    events = await asyncio.wait_for(read_events(client, "/v1/watch?since=0", 3, later), 10)
+    events = await asyncio.wait_for(watch_events(client, "/v1/watch?since=0", 3, later), 10)
     assert [e["id"] for e in events] == ["2", "3", "4"]
     assert events[0]["data"]["change_id"] == str(first.change_id)
     assert events[0]["data"]["keys"] == ["temperature", "top_p"] and events[0]["data"]["first_revision"] == 1
     assert events[2]["data"]["scopes"] == ["bots/nova"]
-    resumed = await asyncio.wait_for(read_events(client, "/v1/watch?since=3", 1), 10)
+    resumed = await asyncio.wait_for(watch_events(client, "/v1/watch?since=3", 1), 10)
     assert resumed[0]["id"] == "4"
 
 
