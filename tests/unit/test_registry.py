@@ -1,4 +1,4 @@
-"""The registry: the inventory of SETTINGS.md and the validation rules (no database)."""
+"""The registry: the key inventory (docs/settings.md) and the validation rules (no database)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from app.domain.values import parse_text, validate_items, validate_value
 
 MIRA = scopes.bot("mira")
 
-# (key, kind, default) straight from shared/SETTINGS.md.
+# (key, kind, default) of the seed-era keys, as docs/settings.md lists them; written out
+# here by hand so a change to a default or a type is a deliberate, reviewed edit.
 INVENTORY = [
     ("max_context_tokens", Kind.INT, 0), ("max_output_tokens", Kind.INT, 4096),
     ("model_context_window", Kind.INT, 128000), ("history_duration_seconds", Kind.INT, 1800),
