@@ -23,3 +23,12 @@ def stop(proc: subprocess.Popen[bytes], *, kill: bool = False) -> None:
     if proc.poll() is None:
         proc.kill() if kill else proc.terminate()
     proc.wait(30)
+
+
+def stop_all(procs: list[subprocess.Popen[bytes]], timeout: float = 20) -> None:
+    """Ask every process to stop first, then wait for each (they shut down in parallel)."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        proc.wait(timeout)

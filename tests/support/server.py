@@ -29,3 +29,13 @@ async def served(app: Any, *, lifespan: Literal["on", "off"] = "on") -> AsyncIte
     finally:
         server.should_exit = True
         await task
+
+
+async def read_body(receive: Any) -> bytes:
+    """The whole request body an ASGI app receives (it may come in several messages)."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from tests.support.server import served
+from tests.support.server import read_body, served
 
 Scope = dict[str, Any]
 
@@ -33,12 +33,7 @@ class FakeUpstream:
                 await send({"type": "lifespan.startup.complete"})
             await send({"type": "lifespan.shutdown.complete"})
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await read_body(receive)
         request = json.loads(body)
         self.received.append(request)
         self.headers.append({k.decode(): v.decode() for k, v in scope["headers"]})

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from bench.process import BIN, free_port, wait_ready
+from tests.support.serve import stop_all
 
 
 @pytest.fixture
@@ -28,11 +29,7 @@ def processes(db_url: str, tmp_path: Path) -> Iterator[list[tuple[subprocess.Pop
     for proc, url in started:
         wait_ready(url, proc)
     yield started
-    for proc, _ in started:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc, _ in started:
-        proc.wait(20)
+    stop_all([proc for proc, _ in started])
 
 
 async def test_three_processes_converge_and_survive_one_stopping(processes) -> None:

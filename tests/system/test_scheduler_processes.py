@@ -19,6 +19,7 @@ from app.store.engine import asyncpg_dsn
 from bench.process import BIN, await_ready, free_port
 from tests.support.receiver import Receiver, receiving
 from tests.support.scheduler import BOTS_YAML
+from tests.support.serve import stop_all
 
 
 @pytest.fixture
@@ -38,11 +39,7 @@ def env(db_url: str, tmp_path: Path) -> dict[str, str]:
 def serve(env: dict[str, str]) -> Iterator[list[tuple[subprocess.Popen[bytes], str]]]:
     started: list[tuple[subprocess.Popen[bytes], str]] = []
     yield started
-    for proc, _ in started:
-        if proc.poll() is None:
-            proc.terminate()
-    for proc, _ in started:
-        proc.wait(20)
+    stop_all([proc for proc, _ in started])
 
 
 async def _start(serve, env: dict[str, str], extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:  # type: ignore[no-untyped-def]
