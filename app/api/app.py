@@ -17,6 +17,8 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
 from app.api import bots, chat, compat, health, history, jobs, settings, snapshot, watch
+from app.api.fast_chat import PATH as CHAT_PATH
+from app.api.fast_chat import FastChat
 from app.api.fast_reads import FastReads
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -25,6 +27,7 @@ from app.http.auth import make_guard
 from app.http.boundary import allowed_hosts, boundary_middleware
 from app.http.headers import security_headers
 from app.http.request_log import RequestLog
+from app.http.route_metrics import RouteMetrics
 from app.logging import configure_logging
 from app.runtime import Runtime
 from app.version import VERSION
@@ -91,9 +94,11 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         debug=False,
         logging_config=None,  # app.logging configures the one log stream; Litestar must not add its own
     )
-    # Around the whole handler, not as route middleware, so 404s and 405s are logged too;
-    # in front of it, the hot read served without the framework (app/api/fast_reads.py),
-    # which logs at debug only and so needs no log context.
-    application.asgi_handler = FastReads(RequestLog(application.asgi_handler),  # type: ignore[arg-type,assignment]
-                                         tokens=tokens, hosts=hosts)
+    # The request log around the whole handler, not as route middleware, so 404s and 405s
+    # are logged too; inside it, the plain chat request served without the framework
+    # (app/api/fast_chat.py); in front of it, the hot read (app/api/fast_reads.py), which
+    # logs at debug only and so needs no log context.
+    chat_path = FastChat(application.asgi_handler, tokens=tokens, hosts=hosts,  # type: ignore[arg-type]
+                         max_body_bytes=config.max_body_bytes, metrics=RouteMetrics(PROMETHEUS, "POST", CHAT_PATH))
+    application.asgi_handler = FastReads(RequestLog(chat_path), tokens=tokens, hosts=hosts)  # type: ignore[assignment]
     return application

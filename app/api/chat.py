@@ -1,7 +1,8 @@
 """The OpenAI-compatible chat gateway: /v1/chat/completions, /v1/models, /v1/bots/{slug}/prepare.
 
 Thin: parse (in the pipeline), take one snapshot, prepare, forward. Errors are
-mapped in app/api/errors.py.
+mapped in app/http/problems.py. The plain chat request is answered below the
+framework, by the same steps (app/api/fast_chat.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from app.domain import scopes
 from app.domain.access import sees_bot
 from app.domain.errors import NotFound
 from app.http.auth import principal_of, require_read
-from app.pipeline.gateway import Gateway
+from app.pipeline.gateway import Gateway, UpstreamReply, UpstreamStream
 from app.pipeline.prepare import Prepared, Provenance
 from app.runtime import Runtime
 from app.services.chat import ChatModel, ChatService
@@ -36,6 +37,15 @@ class Chat:
 
     async def close(self) -> None:
         await self.gateway.close()
+
+    async def forward(self, prepared: Prepared) -> UpstreamReply | UpstreamStream:
+        """Send a prepared request upstream and return its answer. The framework's
+        handler and the fast path (app/api/fast_chat.py) both forward here, so anything
+        that must follow the upstream's answer (a record of the reply…) goes in this one
+        place. Raises UpstreamError (502/503/504)."""
+        if prepared.stream:
+            return await self.gateway.stream(prepared.request)
+        return await self.gateway.complete(prepared.request)
 
 
 class ModelCard(msgspec.Struct, kw_only=True):
@@ -84,12 +94,10 @@ async def chat_completions(request: Request[Any, Any, State], state: State) -> R
     prepared = chat.service.prepare(await request.body())
     require_read(request, scopes.bot(prepared.bot))
     headers = settings_headers(prepared)
-    if prepared.stream:
-        upstream = await chat.gateway.stream(prepared.request)
-        return Stream(upstream.chunks, media_type=upstream.content_type,
-                      headers={**headers, "Cache-Control": "no-cache"})
-    reply = await chat.gateway.complete(prepared.request)
-    return Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=headers)
+    answer = await chat.forward(prepared)
+    if isinstance(answer, UpstreamStream):
+        return Stream(answer.chunks, media_type=answer.content_type, headers={**headers, "Cache-Control": "no-cache"})
+    return Response(answer.body, status_code=answer.status, media_type=answer.content_type, headers=headers)
 
 
 @get("/v1/models", summary="The bots that can chat (a default_model set), as OpenAI models", tags=["chat"])

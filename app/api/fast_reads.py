@@ -87,10 +87,9 @@ class FastReads:
                 actor = value.decode("latin-1")
             elif name == b"if-none-match":
                 if_none_match = value
-        name = host_name(host or "")
-        if self.hosts is not None and name not in self.hosts and not (name and is_loopback(name)):
+        if not host_allowed(self.hosts, host):
             return False
-        principal = self._principal(authorization, actor)
+        principal = caller(self.tokens, authorization, actor)
         if principal is None:
             return False
         try:
@@ -117,13 +116,23 @@ class FastReads:
         log_routine(scope, status, principal.name)
         return True
 
-    def _principal(self, authorization: str | None, actor: str | None) -> Principal | None:
-        if self.tokens is None:
-            return Principal(name=actor or "api", role=Role.ADMIN)
-        kind, _, secret = (authorization or "").partition(" ")
-        if kind.lower() != "bearer" or not secret.strip():
-            return None
-        try:
-            return authenticate(self.tokens, secret.strip())
-        except Unauthenticated:
-            return None
+
+def host_allowed(hosts: frozenset[str] | None, host: str | None) -> bool:
+    """The boundary's Host rule (app/http/boundary.py); a refusal is left to it."""
+    name = host_name(host or "")
+    return hosts is None or name in hosts or bool(name and is_loopback(name))
+
+
+def caller(tokens: list[Token] | None, authorization: str | None, actor: str | None) -> Principal | None:
+    """Who sends a request, by the guard's rules (app/http/auth.py) for a bearer token
+    or, without tokens, ``X-Actor``; ``None`` when it would be refused (the full path
+    answers and logs the refusal)."""
+    if tokens is None:
+        return Principal(name=actor or "api", role=Role.ADMIN)
+    kind, _, secret = (authorization or "").partition(" ")
+    if kind.lower() != "bearer" or not secret.strip():
+        return None
+    try:
+        return authenticate(tokens, secret.strip())
+    except Unauthenticated:
+        return None

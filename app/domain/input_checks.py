@@ -13,6 +13,8 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from app.domain.errors import BadRequest, FieldError
 
 MAX_DEPTH = 32  # of a JSON body: objects and arrays nested deeper are refused
@@ -22,6 +24,9 @@ _DIGITS = re.compile(r"[0-9]{1,100}")  # ASCII only: str.isdigit() also takes '�
 # seven times faster on a chat request (runs of plain characters are taken at once).
 _STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BRACKETS = re.compile(r"[\[\]{}]")
+# Where a key may end: a quote, JSON whitespace, a colon. Every key of a valid document
+# matches, and so may a value's escaped quote (\" :) — never fewer matches than keys.
+_KEY_ENDS = re.compile(rb'"[ \t\n\r]*:')
 
 
 def _bad(name: str, code: str, message: str) -> BadRequest:
@@ -132,6 +137,41 @@ def check_json_body(raw: bytes, max_depth: int = MAX_DEPTH) -> Any:
     # so a body without that text needs no walk.
     if "\\u0000" in text and (where := find_nul(document)) is not None:
         raise _bad(where, "nul_character", "contains a NUL character (\\u0000), which cannot be stored")
+    return document
+
+
+def plain_json(raw: bytes, max_depth: int = MAX_DEPTH) -> Any | None:
+    """The document, decoded as the chat pipeline decodes it (msgspec), when
+    :func:`check_json_body` would accept it; ``None`` when it might refuse it — the
+    caller then takes the path that runs the full check and names the problem.
+
+    About a tenth of the full check's cost on a chat request: msgspec refuses what is
+    malformed, not UTF-8, NaN/Infinity, a number beyond a 64-bit float or an integer
+    past 4300 digits; a walk of the decoded containers bounds the depth and counts the
+    keys, which must be as many as the places in the text where a key can end (a
+    duplicate key leaves fewer keys than places; so, harmlessly, does an escaped quote
+    before a colon in a text). A body with the escape of NUL is not looked at."""
+    if b"\\u0000" in raw:
+        return None
+    try:
+        document = msgspec.json.decode(raw)
+    except (msgspec.MsgspecError, ValueError, RecursionError):  # DecodeError, ValidationError, UnicodeDecodeError
+        return None
+    keys, depth, level = 0, 1, [document]
+    while level:  # one level of containers at a time (msgspec makes plain dicts and lists)
+        if depth > max_depth:
+            return None
+        below = []
+        for node in level:
+            if type(node) is dict:
+                keys += len(node)
+                node = node.values()
+            elif type(node) is not list:
+                continue
+            below += [child for child in node if type(child) is dict or type(child) is list]
+        level, depth = below, depth + 1
+    if keys != len(_KEY_ENDS.findall(raw)):
+        return None
     return document
 
 

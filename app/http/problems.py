@@ -37,13 +37,19 @@ _STATUS: dict[type[BotSettingsError], int] = {
 }
 
 
-def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> Response[dict[str, Any]]:
+def problem_body(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
+                 **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
     body.update(extra)
-    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+    return body
+
+
+def problem(status: int, title: str, detail: str, errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None, **extra: Any) -> Response[dict[str, Any]]:
+    return Response(problem_body(status, title, detail, errors, **extra), status_code=status, media_type=PROBLEM,
+                    headers=headers)
 
 
 def status_of(exc: BotSettingsError) -> int:
@@ -71,23 +77,37 @@ def on_http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dic
     return problem(exc.status_code, title, exc.detail, errors, headers=exc.headers)
 
 
-def on_upstream_error(request: Request[Any, Any, Any], exc: UpstreamError) -> Response[dict[str, Any]]:
-    """The chat gateway's upstream failed: the caller's request was fine."""
+def upstream_problem(path: str, exc: UpstreamError) -> dict[str, Any]:
+    """The chat gateway's upstream failed: the caller's request was fine. The problem
+    body (and its log line), for the framework's handler and the gateway's fast path
+    (app/api/fast_chat.py) alike."""
     if isinstance(exc, UpstreamNotConfigured):
-        return problem(503, "No upstream configured", exc.message)
+        return problem_body(503, "No upstream configured", exc.message)
     status, title = (504, "Upstream timeout") if isinstance(exc, UpstreamTimeout) else (502, "Upstream error")
-    log.warning("gateway.upstream_failed", path=request.url.path, status=status, upstream_status=exc.upstream_status)
+    log.warning("gateway.upstream_failed", path=path, status=status, upstream_status=exc.upstream_status)
     extra: dict[str, Any] = {"upstream_status": exc.upstream_status} if exc.upstream_status is not None else {}
-    return problem(status, title, exc.message, **extra)
+    return problem_body(status, title, exc.message, **extra)
+
+
+def unexpected_problem(path: str, exc: Exception) -> dict[str, Any]:
+    """Any other failure (and its log line): a 503 when the database is unreachable, else a 500."""
+    if isinstance(exc, Unavailable):
+        log.warning("database.unavailable", path=path, error=type(exc).__name__)
+        return problem_body(503, "Service unavailable", "the database is unavailable; nothing was written, "
+                            "retry later")
+    log.exception("request.failed", path=path)
+    return problem_body(500, "Internal server error", "an unexpected error occurred; it has been logged")
+
+
+def on_upstream_error(request: Request[Any, Any, Any], exc: UpstreamError) -> Response[dict[str, Any]]:
+    body = upstream_problem(request.url.path, exc)
+    return Response(body, status_code=body["status"], media_type=PROBLEM)
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
-    if isinstance(exc, Unavailable):
-        log.warning("database.unavailable", path=request.url.path, error=type(exc).__name__)
-        return problem(503, "Service unavailable", "the database is unavailable; nothing was written, retry later",
-                       headers={"Retry-After": "1"})
-    log.exception("request.failed", path=request.url.path)
-    return problem(500, "Internal server error", "an unexpected error occurred; it has been logged")
+    body = unexpected_problem(request.url.path, exc)
+    headers = {"Retry-After": "1"} if body["status"] == 503 else None
+    return Response(body, status_code=body["status"], media_type=PROBLEM, headers=headers)
 
 
 def _dialect(handler: Callable[[Request[Any, Any, Any], Any], Response[dict[str, Any]]]) -> Any:
