@@ -105,14 +105,24 @@ def _messages(raw: Any, errors: list[FieldError]) -> list[ChatMessage]:
         return []
     if not raw:
         errors.append(_error("messages", "must hold at least one message"))
+    try:  # one conversion for the whole list; item by item only to name every bad message
+        checked = msgspec.convert(raw, list[_WireMessage])
+    except msgspec.ValidationError:
+        checked = None
     messages = []
     for i, item in enumerate(raw):
-        try:
-            msg = msgspec.convert(item, _WireMessage)
-        except msgspec.ValidationError as exc:
-            errors.append(_error(f"messages[{i}]", str(exc).replace("$.", "").replace(" - at `$`", "")))
-            continue
-        wire = {k: v for k, v in item.items() if k != "timestamp"}
+        if checked is not None:
+            msg = checked[i]
+        else:
+            try:
+                msg = msgspec.convert(item, _WireMessage)
+            except msgspec.ValidationError as exc:
+                errors.append(_error(f"messages[{i}]", str(exc).replace("$.", "").replace(" - at `$`", "")))
+                continue
+        wire = item
+        if "timestamp" in item:
+            wire = dict(item)
+            del wire["timestamp"]
         messages.append(ChatMessage(role=msg.role, timestamp=_epoch(msg.timestamp), wire=wire))
     return messages
 

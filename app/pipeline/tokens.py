@@ -42,7 +42,8 @@ class ApproxTokenCounter:
         self.bytes_per_token = bytes_per_token
 
     def text(self, text: str) -> int:
-        return _ceil_div(len(text.encode()), self.bytes_per_token)
+        size = len(text) if text.isascii() else len(text.encode())  # isascii: O(1), no copy
+        return _ceil_div(size, self.bytes_per_token)
 
     def count_message(self, message: Mapping[str, Any]) -> int:
         tokens = MESSAGE_OVERHEAD
@@ -57,6 +58,8 @@ class ApproxTokenCounter:
                     tokens += IMAGE_TOKENS
                 else:
                     tokens += self.text(msgspec.json.encode(part).decode())
+        if len(message) == 2 and "content" in message and "role" in message:
+            return tokens  # role and content only: nothing more to count
         for field in ("name", "tool_call_id", "refusal"):
             value = message.get(field)
             if isinstance(value, str):
