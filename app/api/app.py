@@ -106,5 +106,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     # logs at debug only and so needs no log context.
     chat_path = FastChat(application.asgi_handler, tokens=tokens, hosts=hosts,  # type: ignore[arg-type]
                          max_body_bytes=config.max_body_bytes, metrics=RouteMetrics(PROMETHEUS, "POST", CHAT_PATH))
-    application.asgi_handler = FastReads(RequestLog(chat_path), tokens=tokens, hosts=hosts)  # type: ignore[assignment]
+    application.asgi_handler = FastReads(  # type: ignore[assignment]
+        RequestLog(chat_path), tokens=tokens, hosts=hosts,
+        metrics=RouteMetrics(PROMETHEUS, "GET", "/v1/bots/{slug}/effective"))
     return application

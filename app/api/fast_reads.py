@@ -13,13 +13,15 @@ goes through the guard and its session store), no Origin (CORS answers are the
 framework's). Anything else — and every refusal: a bad host, a missing or wrong
 token, a bot the token may not see, an unknown bot — is passed on unchanged to the
 full application, which answers and logs it exactly as before. So this path can
-only serve what the full path would have served, with the same body.
+only serve what the full path would have served, with the same body. Its answers
+are counted in the same Prometheus series as the full path's (app/http/route_metrics.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -32,6 +34,7 @@ from app.domain.errors import BotSettingsError
 from app.domain.resolution import Snapshot
 from app.http.boundary import host_name, is_loopback
 from app.http.request_log import log_routine, request_id_of
+from app.http.route_metrics import RouteMetrics
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -61,8 +64,9 @@ def _encode(slug: str, snap: Snapshot) -> Cached:
 
 
 class FastReads:
-    def __init__(self, app: ASGIApp, *, tokens: list[Token] | None, hosts: frozenset[str] | None) -> None:
-        self.app, self.tokens, self.hosts = app, tokens, hosts
+    def __init__(self, app: ASGIApp, *, tokens: list[Token] | None, hosts: frozenset[str] | None,
+                 metrics: RouteMetrics) -> None:
+        self.app, self.tokens, self.hosts, self.metrics = app, tokens, hosts, metrics
         self._cache: dict[str, Cached] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,6 +103,8 @@ class FastReads:
         runtime = getattr(scope["app"].state, "runtime", None)
         if runtime is None or not runtime.services.settings.is_known(slug):
             return False
+        started = time.perf_counter()
+        self.metrics.started()
         snap = runtime.services.settings.snapshot(slug)
         cached = self._cache.get(slug)
         if cached is None or cached.snapshot is not snap:
@@ -113,6 +119,7 @@ class FastReads:
         else:
             await send({"type": "http.response.start", "status": 200, "headers": [*cached.headers, request_id]})
             await send({"type": "http.response.body", "body": cached.body})
+        self.metrics.finished(status, time.perf_counter() - started)
         log_routine(scope, status, principal.name)
         return True
 

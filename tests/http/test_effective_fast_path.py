@@ -67,3 +67,21 @@ async def test_the_fast_read_carries_a_request_id_and_logs_at_debug_only(client:
     assert (line["level"], line["path"], line["status"], line["actor"]) == ("debug", "/v1/bots/mira/effective",
                                                                             200, "bawt")
     assert "x-request-id" in (await client.get("/v1/bots/mira/effective")).headers  # made when none is sent
+
+
+async def test_fast_reads_are_counted_in_the_same_series_as_the_full_paths(client: httpx.AsyncClient) -> None:
+    async def count(status: int) -> float:  # the registry is the process's: compare before and after
+        text = (await client.get("/metrics")).text
+        series = [line for line in text.splitlines() if line.startswith("botsettings_requests_total{")
+                  and 'path="/v1/bots/{slug}/effective"' in line and f'status_code="{status}"' in line]
+        assert len(series) <= 1, series
+        return float(series[0].rsplit(" ", 1)[1]) if series else 0.0
+
+    ok, unchanged = await count(200), await count(304)
+    fast = await client.get("/v1/bots/mira/effective")
+    assert fast.status_code == 200
+    full = await client.get("/v1/bots/mira/effective", params={"keys": "temperature"})  # the framework's path
+    assert full.status_code == 200
+    assert await count(200) == ok + 2  # one series, counted by both paths
+    r = await client.get("/v1/bots/mira/effective", headers={"If-None-Match": fast.headers["etag"]})
+    assert r.status_code == 304 and await count(304) == unchanged + 1
