@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import msgspec
 import structlog
+from yarl import URL
 
 from app.pipeline.errors import UpstreamFailed, UpstreamNotConfigured, UpstreamTimeout
 
@@ -38,6 +39,7 @@ class UpstreamStream(msgspec.Struct, frozen=True):
 class Gateway:
     def __init__(self, url: str | None, api_key: str | None = None, timeout: float = 60.0) -> None:
         self.url = url
+        self._endpoint = URL(f"{url}/chat/completions") if url is not None else None  # parsed once, not per request
         self._headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
@@ -73,19 +75,18 @@ class Gateway:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None, connect=min(CONNECT_TIMEOUT, self._timeout),
                                               sock_read=self._timeout),
-                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS))
+                connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS), headers=self._headers)
         return self._session
 
     def _timed_out(self) -> UpstreamTimeout:
         return UpstreamTimeout(f"the upstream model server did not answer within {self._timeout:g} s")
 
     async def _send(self, body: dict[str, Any]) -> aiohttp.ClientResponse:
-        if self.url is None:
+        if self._endpoint is None:
             raise UpstreamNotConfigured("no upstream model server is configured: set BOTSETTINGS_UPSTREAM_URL "
                                         "(an OpenAI-compatible base URL such as http://127.0.0.1:11434/v1)")
         try:
-            response = await self._client().post(f"{self.url}/chat/completions", data=msgspec.json.encode(body),
-                                                 headers=self._headers, allow_redirects=False)
+            response = await self._client().post(self._endpoint, data=msgspec.json.encode(body), allow_redirects=False)
         except TimeoutError:
             raise self._timed_out() from None
         except aiohttp.ClientError as exc:
