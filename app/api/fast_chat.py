@@ -37,7 +37,6 @@ from app.api.chat import Chat, settings_headers
 from app.api.fast_reads import caller, host_allowed
 from app.domain import scopes
 from app.domain.access import Action, Principal, Token, authorize
-from app.domain.errors import BotSettingsError
 from app.domain.input_checks import plain_json
 from app.http.auth import PRINCIPAL
 from app.http.openai_errors import error_body
@@ -146,7 +145,7 @@ class FastChat:
         try:
             prepared = chat.service.prepare(document)
             authorize(principal, Action.READ, scopes.bot(prepared.bot), every_scope=True)
-        except BotSettingsError:  # refused: the full path answers in OpenAI's shape, and logs it
+        except Exception:  # refused (or a fault): the full path answers, in OpenAI's shape, and logs it
             return None
         return prepared
 

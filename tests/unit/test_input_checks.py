@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.domain.errors import BadRequest
 from app.domain.history import parse_point, parse_time
@@ -18,6 +21,7 @@ from app.domain.input_checks import (
     json_depth,
     parse_int,
     plain_data_problem,
+    plain_json,
 )
 from app.domain.scopes import RESERVED_SLUGS, is_slug
 
@@ -142,3 +146,49 @@ def test_command_line_json_nested_past_the_limit_is_refused_not_a_recursion_erro
     with pytest.raises(ValidationFailed, match="nested more than"):
         parse_text(REGISTRY["nextcloud"], '{"a": ' + "[" * 5000 + "]" * 5000 + "}")
     assert parse_text(REGISTRY["nextcloud"], '{"a": [[1]]}') == {"a": [[1]]}
+
+
+# plain_json: the chat fast path's check (app/api/fast_chat.py). It may decline what the
+# full check accepts (the full path then answers), never accept what it refuses.
+
+def _render(node: Any, spaced: bool) -> str:
+    if isinstance(node, tuple):  # an object, as pairs: a key may come twice
+        colon = " : " if spaced else ":"
+        return "{" + ",".join(json.dumps(k) + colon + _render(v, spaced) for k, v in node) + "}"
+    if isinstance(node, list):
+        return "[" + ", ".join(_render(v, spaced) for v in node) + "]"
+    return node if isinstance(node, str) and node in _RAW else json.dumps(node)
+
+
+_RAW = ("1e400", "-1e999", "NaN", "Infinity", "9" * 5000, "01", "1.")
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+                     st.text(alphabet=st.sampled_from('ab":\\\x00é \n'), max_size=6), st.sampled_from(_RAW))
+_DOCUMENTS = st.recursive(_SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3),
+    st.lists(st.tuples(st.sampled_from(["a", "b", 'c":', "d\x00"]), inner), max_size=3).map(tuple)), max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=_DOCUMENTS, spaced=st.booleans(), nest=st.integers(min_value=0, max_value=34))
+def test_plain_json_accepts_nothing_the_full_check_refuses(document: Any, spaced: bool, nest: int) -> None:
+    raw = ("[" * nest + _render(document, spaced) + "]" * nest).encode()
+    plain = plain_json(raw)
+    try:
+        full = check_json_body(raw)
+    except BadRequest:
+        assert plain is None, raw
+        return
+    if plain is not None:
+        assert plain == full
+
+
+def test_plain_json_decodes_a_plain_chat_request_and_declines_each_refusal() -> None:
+    chat = {"model": "mira", "messages": [{"role": "user", "content": 'say "a" to b: {[', "timestamp": 1.5}]}
+    assert plain_json(json.dumps(chat).encode()) == chat
+    quoted = json.dumps({"content": 'JSON such as {"a": 1}'}).encode()  # a quote then a colon inside a text:
+    assert plain_json(quoted) is None and check_json_body(quoted)  # declined, harmlessly (the full path takes it)
+    for raw in (b'{"a": 1, "a": 2}', b'{"a" : 1, "a":2}', b"[" * (MAX_DEPTH + 1) + b"]" * (MAX_DEPTH + 1),
+                b'{"a": "\\u0000"}', b'{"a": 1e400}', b'{"a": NaN}', b'{"a": "\xff"}', b"{"):
+        assert plain_json(raw) is None, raw
+        with pytest.raises(BadRequest):
+            check_json_body(raw)
