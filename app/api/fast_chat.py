@@ -81,6 +81,7 @@ class FastChat:
                 or scope.get("query_string")):
             await self.app(scope, receive, send)
             return
+        started = time.perf_counter()  # the duration counts the body's reading and preparing, as the framework's
         principal = self._admit(scope)
         chat: Chat | None = getattr(scope["app"].state, "chat", None)
         if principal is None or chat is None:
@@ -93,7 +94,6 @@ class FastChat:
             await self.app(scope, _replay(body, whole, receive), send)
             return
         scope["state"][PRINCIPAL] = principal  # the request log's actor
-        started = time.perf_counter()
         self.metrics.started()
         status = 500
         try:

@@ -43,6 +43,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _EFFECTIVE = re.compile(r"/v1/bots/([a-z0-9][a-z0-9_-]{0,63})/effective")
 _DECLINE = frozenset({b"cookie", b"origin"})
+_ANONYMOUS = Principal(name="api", role=Role.ADMIN)  # without tokens and X-Actor: one, not one per request
 
 
 class Cached(msgspec.Struct, frozen=True):
@@ -135,7 +136,7 @@ def caller(tokens: list[Token] | None, authorization: str | None, actor: str | N
     or, without tokens, ``X-Actor``; ``None`` when it would be refused (the full path
     answers and logs the refusal)."""
     if tokens is None:
-        return Principal(name=actor or "api", role=Role.ADMIN)
+        return Principal(name=actor, role=Role.ADMIN) if actor else _ANONYMOUS
     kind, _, secret = (authorization or "").partition(" ")
     if kind.lower() != "bearer" or not secret.strip():
         return None
