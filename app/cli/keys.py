@@ -22,7 +22,7 @@ def keys() -> None:
 def list_keys(bot_type: str | None, as_json: bool) -> None:
     """List every key: type, default, where it applies (chat, agent, global only), legacy names."""
     async def work(rt: Runtime) -> list[KeyDoc]:
-        return rt.services.registry.keys(bot_type)
+        return await rt.services.registry.keys(bot_type)
     docs = run(work)
     if as_json:
         emit_json(docs)
@@ -37,7 +37,7 @@ def list_keys(bot_type: str | None, as_json: bool) -> None:
 def show_key(key: str, as_json: bool) -> None:
     """One key's whole definition (a legacy name shows the key it was renamed to)."""
     async def work(rt: Runtime) -> KeyDoc:
-        return rt.services.registry.key(key)
+        return await rt.services.registry.key(key)
     d = run(work)
     if as_json:
         emit_json(d)

@@ -18,7 +18,7 @@ from app.web.render import page
 @get("/keys", name="web.keys")
 async def keys_page(request: Request[Any, Any, Any], registry: Keys,
                     bot_type: FromQuery[str | None] = None) -> Template:
-    docs = registry.keys(bot_type)
+    docs = await registry.keys(bot_type)
     return page(request, "keys.html", keys=[d for d in docs if d.category not in ("infra", "secret")],
                 environment=[d for d in docs if d.category in ("infra", "secret")],
                 bot_type=bot_type or "", version=VERSION)
