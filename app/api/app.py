@@ -16,7 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, health, history, jobs, settings, snapshot, watch
+from app.api import bots, chat, compat, compat_profiles, health, history, jobs, settings, snapshot, watch
 from app.api.fast_reads import FastReads
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -31,7 +31,7 @@ from app.version import VERSION
 
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
-                              exclude=["^/metrics", "^/healthz", "^/readyz"])
+                              exclude=["^/metrics", "^/healthz", "^/health$", "^/readyz"])
 
 
 class MetricsController(PrometheusController):
@@ -68,8 +68,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
-                        *history.HANDLERS,
-                        *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
+                        *history.HANDLERS, *chat.HANDLERS, *compat.HANDLERS, *compat_profiles.HANDLERS,
+                        *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
                                         tokenless=tokens is None, cors_origins=config.cors_origins,

@@ -46,6 +46,10 @@ class BotsConfig(msgspec.Struct, frozen=True, kw_only=True):
     def default_bot(self) -> str | None:
         return self.defaults.get("standard")
 
+    def global_layer(self) -> dict[str, Any]:
+        """The file's part of the global scope: its default bot (`defaults.standard`)."""
+        return {"default_bot": self.default_bot} if self.default_bot else {}
+
     def layer_for(self, slug: str) -> dict[str, Any]:
         """The YAML layer of one bot: its settings over the template, and its profile.
         A bot that is not in the file still gets the template (it is every bot's base)."""
