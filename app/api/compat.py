@@ -35,10 +35,11 @@ from app.api.schemas import (
     CompatSetting,
     CompatWrite,
 )
-from app.domain import scopes
+from app.domain import registry, scopes
 from app.domain.access import Action
 from app.domain.audit import PastState
 from app.domain.errors import BadRequest, FieldError, InvalidScope, ValidationFailed
+from app.domain.events import ChangeResult, ItemResult
 from app.domain.history import Point, point_of
 from app.domain.platform_profile import profile_keys
 from app.domain.scopes import GLOBAL_ID, Scope, ScopeType
@@ -63,6 +64,12 @@ def platform_scope(service: SettingsService, scope_type: str | None, scope_id: s
     if not sid:
         raise InvalidScope("scope_id is required for bot scope")
     return scopes.bot(sid), sid
+
+
+def _requested(result: ChangeResult) -> list[ItemResult]:
+    """The items of a change that the request named: without the deletes of a key's
+    legacy names that go with every write of it."""
+    return [i for i in result.items if i.key not in registry.LEGACY_NAMES]
 
 
 def _normalised(service: SettingsService, item: BatchItem) -> BatchItem:
@@ -103,7 +110,7 @@ async def compat_put(request: Request[Any, Any, Any], service: Service, data: JS
     scope, sid = platform_scope(service, data.scope_type, data.scope_id)
     require(request, Action.WRITE, scope)
     result = await service.set_value(scope, data.key, data.value, actor=actor_of(request), reason=reason_of(request))
-    item = result.items[0]
+    item = _requested(result)[0]
     return CompatWrite(success=True, scope_type=scope.type.value, scope_id=sid, key=item.key, value=item.value,
                        warnings=result.warnings)
 
@@ -116,8 +123,9 @@ async def compat_delete(request: Request[Any, Any, Any], service: Service, scope
     scope, sid = platform_scope(service, scope_type, scope_id)
     require(request, Action.WRITE, scope)
     result = await service.delete_value(scope, key, actor=actor_of(request), reason=reason_of(request))
-    return CompatDelete(success=True, scope_type=scope.type.value, scope_id=sid, key=result.items[0].key,
-                        deleted=result.changed, warnings=result.warnings)
+    item = _requested(result)[0]
+    return CompatDelete(success=True, scope_type=scope.type.value, scope_id=sid, key=item.key,
+                        deleted=item.changed, warnings=result.warnings)
 
 
 @post("/v1/settings/batch", status_code=200, summary="Platform-compatible: set many keys, atomically",
@@ -131,9 +139,9 @@ async def compat_batch(request: Request[Any, Any, Any], service: Service, bots: 
     result = await bots.batch_set(items, actor=actor_of(request), reason=reason_of(request))
     applied = [CompatBatchItem(scope_type=given.scope_type, scope_id=given.scope_id or GLOBAL_ID, key=item.key,
                                value=item.value)
-               for given, item in zip(items, result.items, strict=True)]
+               for given, item in zip(items, _requested(result), strict=True)]
     return CompatBatch(success=True, applied_count=len(applied), applied=applied,
-                       changed_count=sum(1 for i in result.items if i.changed), warnings=result.warnings)
+                       changed_count=sum(1 for i in _requested(result) if i.changed), warnings=result.warnings)
 
 
 @get("/v1/settings", tags=["history"],

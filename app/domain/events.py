@@ -15,9 +15,9 @@ from uuid import UUID
 import msgspec
 
 from app.domain.errors import Conflict, FieldError, TooLarge, ValidationFailed
-from app.domain.registry import REGISTRY, canonical_key, lookup_writable
+from app.domain.registry import LEGACY_NAMES, REGISTRY, canonical_key, lookup_writable
 from app.domain.scopes import Scope
-from app.domain.values import validate_value
+from app.domain.values import validate_value, written_value
 
 # One change may touch at most this many keys; a whole-platform import of
 # 1,000 bots × 40 keys fits, a runaway script does not.
@@ -191,7 +191,7 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
         seen.add((op.scope, key))
         try:
             defn = lookup_writable(key, op.scope)
-            value = validate_value(defn, op.value) if op.op is Op.SET else None
+            value = validate_value(defn, written_value(op.key, op.value)) if op.op is Op.SET else None
         except ValidationFailed as exc:
             errors.extend(FieldError(key=e.key, code=e.code, message=e.message, scope=str(op.scope))
                           for e in exc.errors)
@@ -200,6 +200,23 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
     if errors:
         raise ValidationFailed(errors)
     return ops, warnings
+
+
+def with_legacy_deletes(ops: list[Operation]) -> list[Operation]:
+    """The operations of a change to commit: a key's legacy names in the scope go with
+    any write of it (deletes, no-ops where absent), so a value stored under an old name
+    never outlives a write of the current one (app/domain/upcast.py)."""
+    if not LEGACY_NAMES:
+        return ops
+    named = {(op.scope, op.key) for op in ops}
+    out: list[Operation] = []
+    for op in ops:
+        for old in (name for name, new in LEGACY_NAMES.items() if new == op.key):
+            if (op.scope, old) not in named:
+                named.add((op.scope, old))
+                out.append(Operation(op.scope, old, Op.DELETE, None))
+        out.append(op)
+    return out
 
 
 def check_expectations(expect: Expectations, scope_revisions: dict[Scope, int],

@@ -29,6 +29,7 @@ from app.domain.resolution import (
     validate_overrides,
 )
 from app.domain.scopes import GLOBAL, Scope, ScopeType
+from app.domain.upcast import upcast_event, upcast_state
 
 log = structlog.get_logger("botsettings.resolver")
 _EMPTY: Mapping[str, Any] = {}
@@ -50,7 +51,7 @@ class Resolver:
     # -- feeding ----------------------------------------------------------------
     def load(self, revision: int, state: dict[Scope, dict[str, Any]]) -> None:
         """Replace the whole state (start-up, or a catch-up too long to replay)."""
-        self._state = state
+        self._state = upcast_state(state)
         self.revision = revision
         self._cache.clear()
 
@@ -62,6 +63,7 @@ class Resolver:
                 continue
             if event.revision != self.revision + 1:
                 raise RuntimeError(f"event {event.revision} does not follow revision {self.revision}")
+            event = upcast_event(event)
             put(self._state, event.scope, event.key, event.op is Op.SET, event.value)
             self.revision = event.revision
             changes.setdefault(event.change_id, []).append(event)

@@ -33,6 +33,7 @@ from app.domain.events import (
     delete_op,
     normalize_request,
     set_op,
+    with_legacy_deletes,
 )
 from app.domain.read_model import Resolver, Subscriber
 from app.domain.records import BotSummary, KeyView, ScopeView, StoredValue, VerifyReport
@@ -82,7 +83,7 @@ class SettingsService:
             raise ValidationFailed([FieldError(key="ops", message="a change needs at least one operation")])
         ops, warnings = normalize_request(request)
         started = time.perf_counter()
-        result = await self._committer.submit(request, ops, in_transaction)
+        result = await self._committer.submit(request, with_legacy_deletes(ops), in_transaction)
         metrics.CHANGE_SECONDS.observe(time.perf_counter() - started)
         metrics.CHANGES.labels(request.source.value, "applied" if result.changed else "noop").inc()
         if warnings:
