@@ -89,7 +89,7 @@ class Runtime:
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
                                  adoption=adoption, jobs=jobs,
                                  chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db),
-                                 platform=PlatformService(db, adoption), registry=RegistryService())
+                                 platform=PlatformService(db, adoption), registry=RegistryService(settings, history))
         self.scheduler: JobScheduler | None = None
 
     @property

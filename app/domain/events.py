@@ -15,7 +15,8 @@ from uuid import UUID
 import msgspec
 
 from app.domain.errors import Conflict, FieldError, TooLarge, ValidationFailed
-from app.domain.registry import LEGACY_NAMES, REGISTRY, canonical_key, lookup_writable
+from app.domain.registry import LEGACY_NAMES, REGISTRY, canonical_key, current, lookup_writable
+from app.domain.registry_log import is_definition, validate_entry
 from app.domain.scopes import Scope
 from app.domain.values import validate_value, written_value
 
@@ -180,6 +181,19 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
             elif (op.scope, op.key) not in seen:
                 seen.add((op.scope, op.key))
                 ops.append(op)
+            continue
+        if is_definition(op.key):  # a key definition (app/domain/registry_log.py)
+            if (op.scope, op.key) in seen or not op.scope.is_global:
+                errors.append(FieldError(key=op.key, code="scope_not_allowed", scope=str(op.scope),
+                                         message=f"'{op.key}' is a key definition: once, in the global scope"))
+                continue
+            seen.add((op.scope, op.key))
+            try:
+                doc = validate_entry(op.key, op.value, current()) if op.op is Op.SET else None
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+                continue
+            ops.append(Operation(op.scope, op.key, op.op, doc))
             continue
         key, warning = canonical_key(op.key)
         if warning:
