@@ -46,10 +46,13 @@ done
 curl -fsS http://127.0.0.1:8642/health; echo
 
 echo "== declare the platform's test key"
-if uv run botsettings keys --help > /dev/null 2>&1; then
+if uv run botsettings keys define --help > /dev/null 2>&1; then
   uv run botsettings keys define test_cli_integration_key --type str
-else
-  echo "botsettings has no 'keys' command here: test_settings_set_and_delete will be refused (undeclared key)"
+else  # the same definition through the API (botsettings without `keys define`)
+  curl -fsS -X POST http://127.0.0.1:8642/v1/keys -H 'Content-Type: application/json' \
+    -d '{"key": "test_cli_integration_key", "definition": {"type": "str", "default": ""}, "reason": "llm-bawt check"}' \
+    || echo "could not declare test_cli_integration_key: test_settings_set_and_delete will be refused"
+  echo
 fi
 
 echo "== the platform's bootstrap and profile calls"
