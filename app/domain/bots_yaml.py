@@ -55,8 +55,9 @@ class BotsConfig(msgspec.Struct, frozen=True, kw_only=True):
         A bot that is not in the file still gets the template (it is every bot's base)."""
         bot = self.bots.get(slug)
         if bot is None:
-            return dict(self.template)
-        return {**bot.settings, **bot.profile}
+            return {**self.global_layer(), **self.template}
+        # The file's global part too: a bot's snapshot also resolves the global-only keys.
+        return {**self.global_layer(), **bot.settings, **bot.profile}
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
