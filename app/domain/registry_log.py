@@ -22,6 +22,7 @@ from app.domain.errors import FieldError, ValidationFailed
 from app.domain.registry import BUILTIN, Registry
 from app.domain.registry_types import (
     BOT_TYPES,
+    PLATFORM_TYPE,
     SLUG_TITLE,
     TRANSFORMS,
     Category,
@@ -140,6 +141,30 @@ def validate_entry(name: str, value: Any, current: Registry) -> Any:
             raise _bad(name, f"'{key}' is not in the registry: nothing to retire")
         return dict(RETIRED)
     return to_doc(definition(key, value, current.defs.get(key)))
+
+
+def from_platform_schema(doc: Mapping[str, Any], current: Registry) -> dict[str, dict[str, Any]]:
+    """Definitions from the platform's `GET /v1/config/schema` answer (``{"settings": {key:
+    {type, applies_to, storage, label, help, default, legacy_keys, ui_widget}}}``, or the bare
+    mapping). Where the platform's type name is the one botsettings already has for a key,
+    the key keeps its richer type (an enum, bounds); legacy names are shown, not mapped (a
+    rename needs its transform, given with ``renames``)."""
+    settings = doc.get("settings", doc) if isinstance(doc, Mapping) else None
+    if not isinstance(settings, Mapping) or not all(isinstance(v, Mapping) for v in settings.values()):
+        raise _bad("settings", "expected the platform's schema: {\"settings\": {key: {type, default, …}}}")
+    out: dict[str, dict[str, Any]] = {}
+    for key, entry in settings.items():
+        known = current.defs.get(key)
+        item: dict[str, Any] = {name: entry[name] for name in ("default", "applies_to", "storage", "label", "help",
+                                                               "legacy_keys", "ui_widget") if name in entry}
+        if known is not None and not item.get("help"):
+            item.pop("help", None)
+        if known is not None and set(item.get("legacy_keys") or ()) <= set(known.shown_legacy_keys):
+            item.pop("legacy_keys", None)  # already shown (and mapped) here
+        if known is None or PLATFORM_TYPE[known.kind] != entry.get("type"):
+            item["type"] = entry.get("type")
+        out[str(key)] = item
+    return out
 
 
 def registry_from(entries: Mapping[str, Any]) -> Registry:

@@ -10,8 +10,9 @@ import msgspec
 
 from app.domain import registry, scopes
 from app.domain.audit import EventFilter, HistoryPage
-from app.domain.events import ChangeResult, Source
-from app.domain.registry_log import RETIRED, stored_name
+from app.domain.errors import ValidationFailed
+from app.domain.events import ChangeRequest, ChangeResult, Source, set_op
+from app.domain.registry_log import RETIRED, from_platform_schema, stored_name, to_doc, validate_entry
 from app.domain.registry_views import KeyDoc, check_bot_type, find, key_doc, platform_schema
 from app.services.history import HistoryService
 from app.services.settings import SettingsService
@@ -54,6 +55,34 @@ class RegistryService:
         """Retire a key: it leaves the registry; its stored values stay in the log."""
         return await self._settings.set_value(scopes.GLOBAL, stored_name(key), dict(RETIRED), actor=actor,
                                               reason=reason, source=source)
+
+    async def import_schema(self, doc: dict[str, Any], *, dry_run: bool, actor: str, reason: str = "",
+                            source: Source = Source.CLI) -> tuple[dict[str, str], ChangeResult | None]:
+        """Define every key of a platform's schema answer that differs from the registry,
+        in one change: returns each key's fate (added, changed, unchanged) and the change."""
+        current = registry.current()
+        fates: dict[str, str] = {}
+        ops = []
+        errors = []
+        for key, item in from_platform_schema(doc, current).items():
+            try:
+                entry = validate_entry(stored_name(key), item, current)
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+                continue
+            known = current.defs.get(key)
+            if known is not None and to_doc(known) == entry:
+                fates[key] = "unchanged"
+                continue
+            fates[key] = "changed" if known is not None else "added"
+            ops.append(set_op(scopes.GLOBAL, stored_name(key), entry))
+        if errors:
+            raise ValidationFailed(errors)
+        if dry_run or not ops:
+            return fates, None
+        return fates, await self._settings.apply(ChangeRequest(ops=ops, actor=actor, reason=reason or
+                                                               "import of the platform's key definitions",
+                                                               source=source))
 
     async def history(self, key: str, limit: int = 50) -> HistoryPage:
         """Every change of a key's definition, newest first."""

@@ -67,20 +67,20 @@ async def key_version(conn: AsyncConnection, scope: Scope, key: str) -> int:
     return value or 0
 
 
-async def all_current(conn: AsyncConnection) -> tuple[int, dict[Scope, dict[str, Any]]]:
+async def all_current(conn: AsyncConnection, *, as_written: bool = False) -> tuple[int, dict[Scope, dict[str, Any]]]:
     """The whole projection and the head it belongs to (call in a snapshot unit of work)."""
     at = await head(conn)
-    return at, await current_state(conn)
+    return at, await current_state(conn, as_written=as_written)
 
 
-async def current_state(conn: AsyncConnection) -> dict[Scope, dict[str, Any]]:
+async def current_state(conn: AsyncConnection, *, as_written: bool = False) -> dict[Scope, dict[str, Any]]:
     """The projection (which equals a replay of the log to the head: invariant 4), read
-    in the caller's transaction."""
+    in the caller's transaction; under the current key names unless ``as_written``."""
     state: dict[Scope, dict[str, Any]] = {}
     c = schema.current.c
     for row in await conn.execute(sa.select(c.scope_type, c.scope_id, c.key, c.value)):
         state.setdefault(Scope(ScopeType(row.scope_type), row.scope_id), {})[row.key] = row.value
-    return upcast_state(state)
+    return state if as_written else upcast_state(state)
 
 
 async def bots_first_seen(conn: AsyncConnection) -> tuple[float | None, dict[str, float]]:

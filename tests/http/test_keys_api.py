@@ -37,3 +37,23 @@ async def test_keys_list_and_one_key_by_its_name_or_a_legacy_name(client: AsyncC
     assert "timeout_seconds" in agent and "include_summaries" not in agent
     missing = await client.get("/v1/keys/no_such_key")
     assert missing.status_code == 404 and "unknown setting 'no_such_key'" in missing.text
+
+
+async def test_define_change_retire_over_http_each_a_change_with_who_and_why(client: AsyncClient) -> None:
+    r = await client.post("/v1/keys", json={"key": "reply_language", "reason": "new key", "definition": {
+        "type": "enum", "choices": ["en", "fr"], "default": "en", "applies_to": ["chat"]}},
+        headers={"X-Actor": "alice"})
+    assert r.status_code == 200 and r.json()["changed"] is True
+    assert (await client.get("/v1/keys/reply_language")).json()["origin"].startswith("defined by alice")
+    assert (await client.get("/v1/config/schema?bot_type=chat")).json()["settings"]["reply_language"]["default"] == "en"
+    bad = await client.post("/v1/keys", json={"key": "x_new", "definition": {"type": "int", "default": "ten"}})
+    assert bad.status_code == 422 and "the default does not fit" in bad.text
+    empty = await client.post("/v1/keys", json={"key": "x_new", "definition": {}})
+    assert empty.status_code == 400
+    gone = await client.delete("/v1/keys/reply_language", headers={"X-Change-Reason": "dropped"})
+    assert gone.status_code == 200
+    assert (await client.get("/v1/keys/reply_language")).status_code == 404
+    history = (await client.get("/v1/keys/reply_language/history")).json()["events"]
+    assert [(e["reason"], e["value"].get("retired")) for e in history] == [("dropped", True), ("new key", None)]
+    refused = await client.patch("/v1/settings/bots/mira", json={"reply_language": "fr"})
+    assert refused.status_code == 422 and "retired" in refused.text
