@@ -17,7 +17,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, health, history, jobs, keys, settings, snapshot, watch
+from app.api import bots, chat, compat, compat_profiles, health, history, jobs, keys, settings, snapshot, watch
 from app.api.fast_chat import PATH as CHAT_PATH
 from app.api.fast_chat import FastChat
 from app.api.fast_reads import FastReads
@@ -35,7 +35,7 @@ from app.version import VERSION
 
 # Requests by route template, method and status; health probes and scrapes excluded.
 PROMETHEUS = PrometheusConfig(app_name="botsettings", prefix="botsettings", group_path=True,
-                              exclude=["^/metrics", "^/healthz", "^/readyz"])
+                              exclude=["^/metrics", "^/healthz", "^/health$", "^/readyz"])
 
 
 class MetricsController(PrometheusController):
@@ -77,8 +77,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
-                        *history.HANDLERS, *keys.HANDLERS,
-                        *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
+                        *history.HANDLERS, *keys.HANDLERS, *chat.HANDLERS, *compat.HANDLERS,
+                        *compat_profiles.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
                                         tokenless=tokens is None, cors_origins=config.cors_origins,

@@ -18,6 +18,12 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok", "version": VERSION}
 
 
+# The platform's own probe (its ServiceClient and CLI tests ask GET /health on :8642).
+@get("/health", summary="The process is up (the platform's path and shape)", opt={"public": True})
+async def health() -> dict[str, str]:
+    return {"status": "ok", "version": VERSION}
+
+
 @get("/readyz", summary="The database is reachable and the schema is at head", opt={"public": True})
 async def readyz(state: State) -> Response[Any]:
     try:
@@ -30,4 +36,4 @@ async def readyz(state: State) -> Response[Any]:
     return Response({"status": "ready", "schema": current})
 
 
-HANDLERS = [healthz, readyz]
+HANDLERS = [healthz, health, readyz]

@@ -66,23 +66,23 @@ class CompatSetting(msgspec.Struct, kw_only=True):
 
 class CompatScope(msgspec.Struct, kw_only=True):
     scope_type: str
-    scope_id: str | None
+    scope_id: str  # "*" for the global scope, as the platform answers
     settings: list[CompatSetting]
 
 
 class CompatWrite(msgspec.Struct, kw_only=True, omit_defaults=True):
     success: bool
     scope_type: str
-    scope_id: str | None
+    scope_id: str
     key: str
-    value: Any = None
+    value: Any  # no default: a null value is answered, not left out
     warnings: list[str] = []  # e.g. a legacy key name that was mapped
 
 
 class CompatDelete(msgspec.Struct, kw_only=True, omit_defaults=True):
     success: bool
     scope_type: str
-    scope_id: str | None
+    scope_id: str
     key: str
     deleted: bool
     warnings: list[str] = []
@@ -90,7 +90,7 @@ class CompatDelete(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class CompatBatchItem(msgspec.Struct, kw_only=True):
     scope_type: str
-    scope_id: str | None
+    scope_id: str
     key: str
     value: Any
 
@@ -101,6 +101,20 @@ class CompatBatch(msgspec.Struct, kw_only=True, omit_defaults=True):
     applied: list[CompatBatchItem]
     changed_count: int = 0  # items whose value actually changed (the others were already so)
     warnings: list[str] = []
+
+
+class CompatRecord(msgspec.Struct, kw_only=True):
+    scope_type: str
+    scope_id: str
+    key: str
+    value: Any
+    updated_at: datetime | None
+
+
+class CompatList(msgspec.Struct, kw_only=True):
+    settings: list[CompatRecord]
+    total_count: int
+    filters: dict[str, Any]
 
 
 class BatchBody(msgspec.Struct, kw_only=True):

@@ -169,7 +169,8 @@ def rename_key_cmd(old: str, new: str, overwrite: bool, dry_run: bool, reason: s
 
 
 REASON_TEXT = {"unknown": "unknown", "infra": "infrastructure", "secret": "secret", "wrong_type": "wrong type",
-               "wrong_scope": "wrong scope", "misplaced": "misplaced", "superseded": "superseded"}
+               "wrong_scope": "wrong scope", "misplaced": "misplaced", "superseded": "superseded",
+               "not_migrated": "not migrated"}
 
 
 def print_outcome(outcome: Outcome, as_json: bool) -> None:

@@ -24,6 +24,7 @@ class Reason(StrEnum):
     WRONG_SCOPE = "wrong_scope"  # e.g. a global-only key in a bot's settings
     MISPLACED = "misplaced"  # a profile field under settings, or a setting on the bot itself
     SUPERSEDED = "superseded"  # a legacy name given next to its canonical one
+    NOT_MIGRATED = "not_migrated"  # a part of the platform's files with no place in the settings store
 
 
 class Ignored(msgspec.Struct, frozen=True, kw_only=True):

@@ -117,12 +117,16 @@ def _order(scope: Scope) -> tuple[bool, str]:
     return (not scope.is_global, scope.id)
 
 
-def from_layers(env: Mapping[str, Any], bot_layers: Mapping[str, Mapping[str, Any]]) -> Incoming:
-    """What `bootstrap` seeds: the global scope from the environment over the registry
-    defaults (every key the global scope may hold), and each bot's YAML layer (its
-    settings over the template, and its profile fields)."""
+def from_layers(env: Mapping[str, Any], bot_layers: Mapping[str, Mapping[str, Any]],
+                global_yaml: Mapping[str, Any] | None = None) -> Incoming:
+    """What `bootstrap` seeds: the global scope as the process resolves it without the
+    database — bots.yaml's global part (its default bot) over the environment over the
+    registry defaults, every key the global scope may hold —, and each bot's YAML layer
+    (its settings over the template, and its profile fields)."""
+    layers = [global_yaml or {}, env]
     values: dict[Scope, dict[str, Any]] = {
-        GLOBAL: {d.key: env[d.key] if d.key in env else d.default_for(None) for d in keys_for(ScopeType.GLOBAL)}}
+        GLOBAL: {d.key: next((layer[d.key] for layer in layers if d.key in layer), d.default_for(None))
+                 for d in keys_for(ScopeType.GLOBAL)}}
     bot_keys = {d.key for d in keys_for(ScopeType.BOT)}
     for slug, layer in bot_layers.items():
         values[Scope(ScopeType.BOT, slug)] = {k: v for k, v in layer.items() if k in bot_keys and k in REGISTRY}

@@ -46,13 +46,18 @@ class BotsConfig(msgspec.Struct, frozen=True, kw_only=True):
     def default_bot(self) -> str | None:
         return self.defaults.get("standard")
 
+    def global_layer(self) -> dict[str, Any]:
+        """The file's part of the global scope: its default bot (`defaults.standard`)."""
+        return {"default_bot": self.default_bot} if self.default_bot else {}
+
     def layer_for(self, slug: str) -> dict[str, Any]:
         """The YAML layer of one bot: its settings over the template, and its profile.
         A bot that is not in the file still gets the template (it is every bot's base)."""
         bot = self.bots.get(slug)
         if bot is None:
-            return dict(self.template)
-        return {**bot.settings, **bot.profile}
+            return {**self.global_layer(), **self.template}
+        # The file's global part too: a bot's snapshot also resolves the global-only keys.
+        return {**self.global_layer(), **bot.settings, **bot.profile}
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,7 +129,8 @@ def _check_document(doc: dict[str, Any], source: str, warnings: list[str]) -> No
                 continue
             result = accept(ScopeType.BOT, where, f"{where}.{field}", str(field), value, Category.PROFILE)
             if isinstance(result, Ignored):
-                _warn_or_raise(result, source, warnings, unknown="is not a known profile field (kept, not used)",
+                _warn_or_raise(result, source, warnings,
+                               unknown="is not a known profile field (kept in the bot's extra)",
                                misplaced=f"is a setting; put it under {where}.settings (kept, not used)")
     defaults = _mapping(doc.get("defaults"), source, "defaults")
     for name, slug in defaults.items():
@@ -187,6 +193,10 @@ def _build(doc: dict[str, Any], sources: tuple[str, ...], warnings: list[str]) -
         entry = entry or {}
         settings = _settings_of(deep_merge(template_block, entry.get("settings") or {}))
         profile = {k: validate_value(REGISTRY[k], v) for k, v in entry.items() if k in PROFILE_KEYS}
+        # The platform's profile fields without a setting (color, avatar, …) are kept in `extra`.
+        extra = {k: v for k, v in entry.items() if k != "settings" and canonical_key(str(k))[0] not in REGISTRY}
+        if extra and "extra" in REGISTRY:
+            profile["extra"] = validate_value(REGISTRY["extra"], {**extra, **(profile.get("extra") or {})})
         bots[slug] = YamlBot(slug=slug, profile=profile, settings=settings)
     defaults = dict(doc.get("defaults") or {})
     for name, slug in defaults.items():

@@ -21,6 +21,7 @@ from app.domain.registry import REGISTRY, Category, canonical_key
 from app.domain.scopes import GLOBAL, Scope, ScopeType, is_slug
 
 ENV_PREFIX = "LLM_BAWT_"
+EXTRA = "extra"  # the profile key holding the platform's profile fields without a setting
 
 
 class Incoming(msgspec.Struct, kw_only=True):
@@ -122,16 +123,64 @@ def from_bots_yaml(documents: list[tuple[str, str]], extra_bots: Iterable[str] =
         block = entry.get("settings")
         named = {canonical_key(str(n))[0] for n in block} if isinstance(block, dict) else set()
         values = {**{k: v for k, v in template_values.items() if k not in named}, **own}
+        extra: dict[str, Any] = {}
         for field, value in entry.items():
             if field == "settings":
                 continue
             result = accept(ScopeType.BOT, str(scope), f"bots.{slug}.{field}", str(field), value, Category.PROFILE)
-            if isinstance(result, Ignored):
+            if isinstance(result, Ignored) and result.reason is Reason.UNKNOWN:
+                extra[str(field)] = value  # a platform profile field without a setting: kept as written
+            elif isinstance(result, Ignored):
                 incoming.ignored.append(result)
             else:
                 values[result[0]] = result[1]
+        if extra:
+            result = accept(ScopeType.BOT, str(scope), f"bots.{slug}.({', '.join(extra)})", EXTRA, extra,
+                            Category.PROFILE)
+            if isinstance(result, Ignored):
+                incoming.ignored.append(result)
+            else:
+                values[EXTRA] = result[1]
         incoming.values[scope] = values
+    _top_level(merged, incoming)
     return incoming
+
+
+# The default bot per mode: the platform's service uses `standard` (its DEFAULT_BOT).
+DEFAULT_BOT_MODE = "standard"
+_BOT_SECTIONS = ("bots", "bot_settings_template")
+
+
+def _top_level(doc: Mapping[str, Any], incoming: Incoming) -> None:
+    """The file's other sections: `defaults.standard` becomes the global `default_bot`;
+    every other entry is reported, by name, as not migrated — never dropped silently."""
+    defaults = doc.get("defaults")
+    if isinstance(defaults, dict):
+        for mode, slug in defaults.items():
+            if mode == DEFAULT_BOT_MODE and is_slug(slug):
+                incoming.values.setdefault(GLOBAL, {})["default_bot"] = slug
+            elif mode == DEFAULT_BOT_MODE:
+                incoming.ignored.append(Ignored(scope="global", name=f"defaults.{mode}", reason=Reason.WRONG_TYPE,
+                                                detail=f"{slug!r} is not a bot slug"))
+            else:
+                incoming.ignored.append(Ignored(
+                    scope="global", name=f"defaults.{mode}", reason=Reason.NOT_MIGRATED,
+                    detail=f"the default bot of the '{mode}' mode ({slug!r}): only the standard mode's default "
+                           "(defaults.standard → default_bot) is a setting; the platform's current code has no "
+                           "other mode"))
+    elif defaults is not None:
+        incoming.ignored.append(Ignored(scope="global", name="defaults", reason=Reason.WRONG_TYPE,
+                                        detail="defaults must be a mapping of mode → bot slug"))
+    prompts = doc.get("system_prompts")
+    for name in (prompts if isinstance(prompts, dict) else {}):
+        incoming.ignored.append(Ignored(
+            scope="global", name=f"system_prompts.{name}", reason=Reason.NOT_MIGRATED,
+            detail="a named system prompt of the platform's own tools, not a bot's or the global scope's "
+                   "setting; it stays in the platform"))
+    for key in doc:
+        if key not in (*_BOT_SECTIONS, "defaults", "system_prompts"):
+            incoming.ignored.append(Ignored(scope="global", name=str(key), reason=Reason.NOT_MIGRATED,
+                                            detail="a top-level section botsettings does not know"))
 
 
 def _settings_block(label: str, where: str, block: Any, incoming: Incoming) -> dict[str, Any]:

@@ -156,6 +156,7 @@ class Resolver:
 
     def _layers(self, slug: str | None) -> LayerValues:
         if slug is None:
-            return LayerValues(bot=_EMPTY, global_=self.stored(GLOBAL), yaml=_EMPTY, env=self.env)
+            return LayerValues(bot=_EMPTY, global_=self.stored(GLOBAL), yaml=self.bots_config.global_layer(),
+                               env=self.env)
         return LayerValues(bot=self.stored(scopes.bot(slug)), global_=self.stored(GLOBAL),
                            yaml=self.bots_config.layer_for(slug), env=self.env)

@@ -231,6 +231,14 @@ DEFAULT_DEFINITIONS: list[SettingDef] = [
     _profile("default_model", S, None, "model used unless a request names an allowed one",
              max_length=255, nullable=True, ui_widget="model"),
     _profile("nextcloud", Kind.JSON, None, "Nextcloud Talk integration block", nullable=True),
+    # The platform's profile fields without a key of their own (color, avatar, …), kept as sent.
+    _profile("extra", Kind.JSON, None, "profile fields of the platform without a setting of their own, kept as sent",
+             nullable=True),
+    # The platform's defaults (its DEFAULT_BOT and DEFAULT_MODEL_ALIAS; bots.yaml `defaults.standard`).
+    _tunable("default_bot", S, None, "defaults", "bot used when a request names none (the platform's is nova)",
+             max_length=64, nullable=True, scopes=GLOBAL_ONLY, applies_to=()),
+    _tunable("default_model_alias", S, None, "defaults", "model of a bot whose default_model is null",
+             max_length=255, nullable=True, scopes=GLOBAL_ONLY, applies_to=()),
     # infrastructure and secrets: known so that writes of them get a clear refusal
     _environment_only("database_url", Category.INFRA, "DATABASE_URL", "database connection"),
     *(_environment_only(f"postgres_{p}", Category.SECRET if p == "password" else Category.INFRA,

@@ -30,6 +30,7 @@ class Layer(StrEnum):
 
 
 ORDER = tuple(Layer)
+DEFAULT_MODEL, DEFAULT_MODEL_ALIAS = "default_model", "default_model_alias"
 # The installed registry's keys (lists that app.domain.registry.install updates in place).
 BOT_KEYS = registry.BOT_KEYS
 GLOBAL_KEYS = registry.GLOBAL_KEYS
@@ -99,7 +100,22 @@ def build_snapshot(slug: str | None, revision: int, layers: LayerValues, stale: 
             values[key] = Resolved(env[key], Layer.ENV)
         else:
             values[key] = Resolved(defn.default_for(slug), Layer.DEFAULT)
+    if slug is not None:
+        _fall_back_to_default_model_alias(values, glob, env)
     return Snapshot(slug, revision, values, stale)
+
+
+def _fall_back_to_default_model_alias(values: dict[str, Resolved], glob: Mapping[str, Any],
+                                      env: Mapping[str, Any]) -> None:
+    """A bot whose default_model is null uses the global default model, as the platform
+    does (its DEFAULT_MODEL_ALIAS, `LLM_BAWT_DEFAULT_MODEL_ALIAS`)."""
+    own = values.get(DEFAULT_MODEL)
+    if own is None or own.value is not None:
+        return
+    for layer, source in ((Layer.GLOBAL, glob), (Layer.ENV, env)):
+        if source.get(DEFAULT_MODEL_ALIAS) is not None:
+            values[DEFAULT_MODEL] = Resolved(source[DEFAULT_MODEL_ALIAS], layer)
+            return
 
 
 class LayerReading(msgspec.Struct, frozen=True):

@@ -38,7 +38,7 @@ _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # platform reads a bot's effective settings on every chat turn: they are logged at
 # debug level so that they do not drown the requests people make (and, at the
 # platform's rate, the log line would cost more than the read itself).
-_ROUTINE = frozenset({"/healthz", "/readyz", "/metrics"})
+_ROUTINE = frozenset({"/healthz", "/health", "/readyz", "/metrics"})
 
 
 def _routine(scope: Scope) -> bool:

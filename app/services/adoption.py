@@ -106,7 +106,8 @@ class AdoptionService:
         state = await self.stored_state()
         config = self._settings.bots_config
         slugs = sorted({*config.bots, *state.bots()})
-        incoming = from_layers(self._settings.env_layer, {slug: config.layer_for(slug) for slug in slugs})
+        incoming = from_layers(self._settings.env_layer, {slug: config.layer_for(slug) for slug in slugs},
+                               config.global_layer())
         return await self._run(incoming, state, overwrite=overwrite, replace=False, dry_run=dry_run, actor=actor,
                           reason=reason or "bootstrap from the environment, defaults and bots.yaml",
                           source=Source.BOOTSTRAP, progress=progress)

@@ -14,6 +14,7 @@ from app.domain.errors import Conflict, FieldError, InvalidScope, NotFound, Vali
 from app.domain.events import ChangeRequest, ChangeResult, Expectations, Operation, Source, normalize_request, set_op
 from app.domain.registry import REGISTRY, canonical_key
 from app.domain.resolution import Resolved
+from app.services.platform_profiles import PlatformProfiles
 from app.services.settings import SettingsService
 
 PROFILE_FIELDS = tuple(k for k in REGISTRY if k in PROFILE_KEYS)  # registry order
@@ -48,11 +49,12 @@ class BatchItem(msgspec.Struct, frozen=True, kw_only=True):
 
 class BotsService:
     """Owns: a bot's resolved profile, creating and deleting bots, the bot editor's read
-    and write, and the platform's batch write. Every write is one change through
+    and write, the platform's batch write and (``profiles``) its profile routes. Every write is one change through
     SettingsService.apply."""
 
     def __init__(self, settings: SettingsService) -> None:
         self._settings = settings
+        self.profiles = PlatformProfiles(settings)  # the platform's profile routes
 
     async def bot_profile(self, slug: str) -> BotProfile:
         await self._settings.refresh()

@@ -36,7 +36,7 @@ from app.domain.events import (
     with_legacy_deletes,
 )
 from app.domain.read_model import Resolver, Subscriber
-from app.domain.records import BotSummary, KeyView, ScopeView, VerifyReport
+from app.domain.records import BotSummary, KeyView, ScopeView, StoredValue, VerifyReport
 from app.domain.registry import canonical_key, lookup_writable
 from app.domain.resolution import LayerReading, Snapshot
 from app.domain.scopes import Scope
@@ -153,6 +153,16 @@ class SettingsService:
             return ScopeView(scope=str(scope), revision=await reader.scope_revision(conn, scope),
                              head=await reader.head(conn), values=await reader.scope_values(conn, scope))
 
+    async def stored_rows(self, *, scope_type: str | None = None, scope_id: str | None = None,
+                          key: str | None = None, key_prefix: str | None = None,
+                          exclude_keys: frozenset[str] = frozenset(), limit: int = 200, offset: int = 0
+                          ) -> tuple[int, list[tuple[str, str, StoredValue]]]:
+        """Stored values across scopes, filtered and paged (the platform's listing)."""
+        async with self._db.snapshot() as conn:
+            return await reader.current_rows(conn, scope_type=scope_type, scope_id=scope_id, key=key,
+                                             key_prefix=key_prefix, exclude_keys=exclude_keys, limit=limit,
+                                             offset=offset)
+
     async def key_view(self, scope: Scope, key: str) -> KeyView:
         key, _ = canonical_key(key)
         lookup_writable(key, scope)
@@ -262,7 +272,10 @@ class SettingsService:
 
     @property
     def default_bot(self) -> str | None:
-        return self._model.bots_config.default_bot
+        """The global `default_bot`: stored, else bots.yaml's `defaults.standard`, else
+        LLM_BAWT_DEFAULT_BOT; None when none of them says."""
+        value = self._model.global_snapshot()["default_bot"]
+        return value if isinstance(value, str) else None
 
     @property
     def cached_snapshots(self) -> int:
@@ -276,7 +289,7 @@ class SettingsService:
             summaries.append(BotSummary(
                 slug=slug, name=snap["name"], description=snap["description"],
                 default_model=snap["default_model"], in_yaml=slug in model.bots_config.bots,
-                overrides=len(model.stored(scopes.bot(slug))), default=slug == model.bots_config.default_bot))
+                overrides=len(model.stored(scopes.bot(slug))), default=slug == self.default_bot))
         return summaries
 
     # -- integrity ------------------------------------------------------------

@@ -190,3 +190,28 @@ async def verify(conn: AsyncConnection) -> VerifyReport:
     keys = await conn.scalar(sa.text("SELECT count(*) FROM settings_current"))
     return VerifyReport(ok=not drift and not problems, head=at, events=stats.n, keys=keys,
                         drift=drift, log_problems=problems)
+
+
+async def current_rows(conn: AsyncConnection, *, scope_type: str | None, scope_id: str | None, key: str | None,
+                       key_prefix: str | None, exclude_keys: frozenset[str], limit: int, offset: int
+                       ) -> tuple[int, list[tuple[str, str, StoredValue]]]:
+    """Stored values of every scope, filtered, ordered by scope type, scope id and key,
+    one page of them and how many match (the platform's `GET /v1/settings/all`)."""
+    c = schema.current.c
+    conditions: list[sa.ColumnElement[bool]] = [c.key.not_in(sorted(exclude_keys))] if exclude_keys else []
+    if scope_type:
+        conditions.append(c.scope_type == scope_type)
+    if scope_id:
+        conditions.append(c.scope_id == scope_id)
+    if key:
+        conditions.append(c.key == key)
+    if key_prefix:
+        conditions.append(c.key.startswith(key_prefix, autoescape=True))
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(schema.current).where(*conditions))
+    rows = await conn.execute(
+        sa.select(c.scope_type, c.scope_id, c.key, c.value, c.key_version, c.revision, c.updated_at, c.updated_by)
+        .where(*conditions).order_by(c.scope_type, c.scope_id, c.key).offset(offset).limit(limit))
+    page = [(r.scope_type, r.scope_id, StoredValue(key=r.key, value=r.value, key_version=r.key_version,
+                                                   revision=r.revision, updated_at=r.updated_at,
+                                                   updated_by=r.updated_by)) for r in rows]
+    return int(total or 0), page

@@ -221,6 +221,8 @@ def slug_cases() -> list[Case]:
                         ("POST", "/v1/scheduled-changes", {"apply_at": "2030-01-01T00:00Z", "scope": f"bots/{raw}",
                                                            "patch": {"temperature": 0.3}}),
                         ("POST", "/v1/rollback", {"to": {"revision": 0}, "scope": f"bots/{raw}"})]:
+            if p in ("/v1/settings", "/v1/settings/batch") and raw.strip().lower() == "mira":
+                continue  # the platform's routes trim and lower-case scope_id, as its own do: this is mira
             # a batch names what is wrong with each item: 422
             cases.append(Case("slug", m, p, (400, 422) if p.endswith("batch") else status, _json(v), JSON))
         for m, p in [("GET", f"/v1/settings/bots/{s}"), ("GET", f"/v1/bots/{s}"), ("GET", f"/v1/bots/{s}/effective"),

@@ -43,10 +43,12 @@ def test_settings_merge_over_the_template_and_profile_fields_are_kept() -> None:
     assert mira["max_output_tokens"] == 800  # legacy name mapped
     assert mira["system_prompt"] == "You are Mira. Ünïcödé ✓\nSecond line.\n"
     assert mira["voice_optimized"] is True and mira["name"] == "Mira"
-    assert cfg.layer_for("nova") == {"history_tokens": 12000, "history_bridge_messages": 4, "temperature": 0.2}
-    assert cfg.default_bot == "nova"
+    # Every bot's layer carries the file's global part: its default bot (defaults.standard).
+    assert cfg.layer_for("nova") == {"default_bot": "nova", "history_tokens": 12000, "history_bridge_messages": 4,
+                                     "temperature": 0.2}
+    assert cfg.default_bot == "nova" and cfg.global_layer() == {"default_bot": "nova"}
     # A bot that is not in the file still stands on the template.
-    assert cfg.layer_for("ghost") == {"history_tokens": 12000, "history_bridge_messages": 4}
+    assert cfg.layer_for("ghost") == {"default_bot": "nova", "history_tokens": 12000, "history_bridge_messages": 4}
 
 
 def test_unknown_keys_are_kept_as_warnings_never_used() -> None:

@@ -41,7 +41,8 @@ def test_the_dry_run_report_is_exact_and_writes_nothing(invoke: Invoke, files: d
     sections = {s["scope"]: s for s in plan["scopes"]}
     assert list(sections) == ["global", "bot_settings_template", "bots/mira", "bots/nova", "bots/spark"]
     assert sections["global"]["add"] == {"temperature": 0.5, "memory_n_results": 7, "max_output_tokens": 2000,
-                                         "profile_maintenance_interval_minutes": 90}
+                                         "profile_maintenance_interval_minutes": 90,
+                                         "default_bot": "nova"}  # the file's defaults.standard
     assert sections["bots/mira"]["add"] == {
         "history_tokens": 64000, "history_bridge_messages": 4, "max_output_tokens": 1024, "temperature": 0.85,
         "name": "Mira", "description": "Compañera de conversación — voz natural ✓", "voice_optimized": True,
@@ -49,7 +50,8 @@ def test_the_dry_run_report_is_exact_and_writes_nothing(invoke: Invoke, files: d
         "system_prompt": "You are Mira, a warm and curious companion. 🌙 You remember what people tell you\n"
                          "and pick up conversations where they left off. Speak naturally, as if aloud.\n\n"
                          "Rules:\n  - never invent memories;\n  - ask before you assume.\n"
-                         "Ünïcödé is fine: 日本語, العربية, emoji 🎉.\n"}
+                         "Ünïcödé is fine: 日本語, العربية, emoji 🎉.\n",
+        "extra": {"agent_backend": "openclaw"}}  # a platform profile field without a setting: kept
     assert sections["bots/nova"]["add"] == {
         "history_tokens": 12000, "history_bridge_messages": 4, "temperature": 0.6,
         "history_duration_seconds": 600, "top_p": 0.9, "max_output_tokens": 512, "name": "Nova",
@@ -66,11 +68,11 @@ def test_the_dry_run_report_is_exact_and_writes_nothing(invoke: Invoke, files: d
         ("bots.mira.settings.history_duration_seconds", "wrong_type"),
         ("bots.mira.settings.profile_maintenance_interval_minutes", "wrong_scope"),
         ("bots.mira.settings.uses_tools", "misplaced"), ("bots.mira.settings.xai_api_key", "secret"),
-        ("bots.mira.agent_backend", "unknown"), ("bots.mira.temperature", "misplaced"),
+        ("bots.mira.temperature", "misplaced"),
         ("bots.spark.uses_search", "wrong_type")}
     assert len(plan["warnings"]) == 3 and all("legacy" in w for w in plan["warnings"])
     text = invoke(*migrate_args(files), "--dry-run")
-    assert "  + temperature = 0.85" in text.stdout and "dry run: nothing written. 31 to add" in text.stdout
+    assert "  + temperature = 0.85" in text.stdout and "dry run: nothing written. 33 to add" in text.stdout
     assert "  ! LLM_BAWT_TOP_P: ignored, wrong type: 'top_p': expected a number" in text.stdout
     assert "sk-secret" not in text.stdout + text.stderr  # a secret's value is never echoed
     assert "LLM_BAWT_MAX_TOKENS is a legacy variable" in text.stderr
@@ -87,13 +89,13 @@ def test_after_migrating_every_bot_resolves_as_before_and_a_second_run_is_a_noop
     out = invoke(*migrate_args(files, "_clean"), "--reason", "adopt botsettings").stdout
     assert "applied change" in out and "revisions 1…" in out
     assert sql(db_url, "SELECT source, reason, event_count FROM settings_changes") == [
-        ("migration", "adopt botsettings", 31)]
+        ("migration", "adopt botsettings", 33)]
     # Same files: the same values. No files at all: still the same, the database holds it all.
     assert effective(db_url, tmp_path, yaml, files["env_clean"]) == before
     assert effective(db_url, tmp_path, [files["empty"]], None) == before
 
     again = invoke(*migrate_args(files, "_clean")).stdout
-    assert "nothing to do" in again and "0 to add" in again and "31 unchanged" in again
+    assert "nothing to do" in again and "0 to add" in again and "33 unchanged" in again
     assert sql(db_url, "SELECT count(*) FROM settings_changes") == [(1,)]
     assert "OK" in invoke("verify").stdout
 

@@ -64,6 +64,7 @@ SettingKey = Literal[
     'uses_home_assistant',
     'default_model',
     'nextcloud',
+    'extra',
 ]
 
 
@@ -130,5 +131,6 @@ class BotSettings(TypedDict):
     uses_home_assistant: bool
     default_model: str | None
     nextcloud: dict[str, Any] | None
+    extra: dict[str, Any] | None
 
 __all__ = ["BotSettings", "SettingKey"]
