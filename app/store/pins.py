@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.store.schema import conversation_pins
+from app.store.schema import conversation_pins, events
 
 c = conversation_pins.c
 
@@ -76,3 +76,13 @@ async def touch(conn: AsyncConnection, keys: list[tuple[str, str]], now: datetim
 
 async def delete_idle(conn: AsyncConnection, idle_since: datetime) -> int:
     return int((await conn.execute(conversation_pins.delete().where(c.last_used_at <= idle_since))).rowcount)
+
+
+async def replaced_at(conn: AsyncConnection, bot: str, revision: int) -> datetime | None:
+    """When the first change after ``revision`` touched the bot's scope or the global
+    scope (what a pin at ``revision`` resolves from), or None if none has yet."""
+    e = events.c
+    found: datetime | None = await conn.scalar(sa.select(sa.func.min(e.recorded_at)).where(
+        e.revision > revision, sa.or_(sa.and_(e.scope_type == "bot", e.scope_id == bot),
+                                      e.scope_type == "global")))
+    return found
