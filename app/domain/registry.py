@@ -203,12 +203,12 @@ _DEFS: list[SettingDef] = [
     _tunable("extraction_model", S, None, "maintenance", "null = maintenance_model",
              max_length=255, nullable=True),
     # the chat gateway's conversations (ours, not the platform's: no environment variable)
-    _tunable("conversation_pin_idle_hours", I, 24, "gateway",
+    _tunable("conversation_pin_idle_seconds", I, _DAY, "gateway",
              "a conversation's pinned revision expires after this long unused", env=False,
-             minimum=1, maximum=8760, unit="hours", scopes=GLOBAL_ONLY),
-    _tunable("conversation_pin_max_age_hours", I, 168, "gateway",
+             minimum=1, maximum=_YEAR, unit="seconds", scopes=GLOBAL_ONLY),
+    _tunable("conversation_pin_max_age_seconds", I, 7 * _DAY, "gateway",
              "a pin to a bot's settings replaced longer ago than this is refused", env=False,
-             minimum=1, maximum=87600, unit="hours", scopes=GLOBAL_ONLY),
+             minimum=1, maximum=10 * _YEAR, unit="seconds", scopes=GLOBAL_ONLY),
     # profile (bot scope only)
     _profile("name", S, SLUG_TITLE, "display name", min_length=1, max_length=255),
     _profile("description", S, "", "what the bot is for", max_length=4096),

@@ -4,9 +4,9 @@ change made mid-conversation does not shift the bot under a user.
 The first request of a conversation (``X-Conversation-Id``) pins the revision it
 used; later requests resolve the bot as of that revision. ``X-Settings-Pin: N``
 pins explicitly, ``X-Settings-Pin: latest`` releases (the conversation follows the
-current settings from then on). A pin unused for ``conversation_pin_idle_hours``
+current settings from then on). A pin unused for ``conversation_pin_idle_seconds``
 expires. A pin to a bot's settings that were replaced longer ago than
-``conversation_pin_max_age_hours`` is refused (410), never resolved at another
+``conversation_pin_max_age_seconds`` is refused (410), never resolved at another
 revision.
 
 Pins live in PostgreSQL so that every worker and replica agrees; each process keeps
@@ -157,11 +157,11 @@ class ConversationsService:
             async with self.db.read() as conn:
                 entry.replaced_at = await pins.replaced_at(conn, slug, revision)
         if entry.replaced_at is not None:
-            max_age = timedelta(hours=self.settings.global_snapshot()["conversation_pin_max_age_hours"])
+            max_age = timedelta(seconds=self.settings.global_snapshot()["conversation_pin_max_age_seconds"])
             if datetime.now(UTC) - entry.replaced_at > max_age:
                 raise Gone(f"settings revision {revision} of bot '{slug}' was replaced at "
-                           f"{entry.replaced_at.isoformat()}, longer ago than conversation_pin_max_age_hours "
-                           f"({max_age.total_seconds() / 3600:g} h): send {PIN_HEADER}: latest (or a newer "
+                           f"{entry.replaced_at.isoformat()}, longer ago than conversation_pin_max_age_seconds "
+                           f"({max_age.total_seconds():g} s): send {PIN_HEADER}: latest (or a newer "
                            "revision) to continue", [FieldError(key=PIN_HEADER, code="pin_too_old", message=(
                                f"revision {revision} is older than the retained history for pins"))],
                            revision=revision, replaced_at=entry.replaced_at.isoformat())
@@ -170,7 +170,7 @@ class ConversationsService:
         return entry.snapshot
 
     async def _idle(self) -> timedelta:
-        return timedelta(hours=self.settings.global_snapshot()["conversation_pin_idle_hours"])
+        return timedelta(seconds=self.settings.global_snapshot()["conversation_pin_idle_seconds"])
 
     def _touch_soon(self, key: tuple[str, str]) -> None:
         self._touch.add(key)
@@ -206,7 +206,7 @@ class ConversationsService:
                 if r.last_used_at + idle > now and (bots is None or r.bot in bots)]
 
     async def expire(self) -> int:
-        """Delete pins idle for longer than conversation_pin_idle_hours."""
+        """Delete pins idle for longer than conversation_pin_idle_seconds."""
         idle = await self._idle()
         async with self.db.write() as conn:
             return await pins.delete_idle(conn, datetime.now(UTC) - idle)
