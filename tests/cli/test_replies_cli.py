@@ -43,7 +43,8 @@ async def test_replies_list_and_show_print_the_lineage_as_a_table_or_json(db: Da
     assert "2 pinned" in listed and "length" in listed
     recent = json.loads(await invoke("list", "--bot", "mira", "--since", "1d", "--json"))
     assert [r["request_id"] for r in recent["replies"]] == ["req-2"]
-    assert [r["request_id"] for r in json.loads(await invoke("list", "--status", "error", "--json"))["replies"]] == ["req-3"]
+    errors = json.loads(await invoke("list", "--status", "error", "--json"))["replies"]
+    assert [r["request_id"] for r in errors] == ["req-3"]
     shown = await invoke("show", "req-1")
     assert "settings revision 1" in shown and "temperature" in shown and "0.6" in shown
     assert "overrides: top_p (from top_p)" in shown and "finish length" in shown
