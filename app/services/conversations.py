@@ -120,7 +120,10 @@ class ConversationsService:
         wall = datetime.now(UTC)
         if not create:
             async with self.db.read() as conn:
-                return await pins.live_pin(conn, slug, conversation_id, wall - idle)
+                found = await pins.live_pin(conn, slug, conversation_id, wall - idle)
+            if found is not None:
+                self._pins[key] = _Cached(row=found, read_at=now, touched_at=now)
+            return found
         async with self.db.write() as conn:
             row = await pins.live_pin(conn, slug, conversation_id, wall - idle)
             if row is None:  # the first request (or the pin expired): pin what this request uses now
