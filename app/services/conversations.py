@@ -63,6 +63,7 @@ class Resolved(msgspec.Struct, frozen=True, kw_only=True):
 class _AsOf(msgspec.Struct, kw_only=True):
     snapshot: Snapshot  # without overrides
     replaced_at: datetime | None  # when a later change first touched the bot or global scope
+    checked_up_to: int  # the head revision replaced_at was last looked for at
 
 
 class _Cached(msgspec.Struct, kw_only=True):
@@ -150,15 +151,17 @@ class ConversationsService:
                 raise BadRequest(f"{PIN_HEADER}: revision {revision} is beyond the head revision {head}",
                                  [FieldError(key=PIN_HEADER, code="beyond_head", message=f"the head is {head}")])
             snap = await self.history.snapshot_at(slug, Point(revision=revision))
-            entry = _AsOf(snapshot=snap, replaced_at=None)
+            entry = _AsOf(snapshot=snap, replaced_at=None, checked_up_to=revision)
             self._as_of[(slug, revision)] = entry
             if len(self._as_of) > AS_OF_CACHE:
                 self._as_of.popitem(last=False)
         else:
             self._as_of.move_to_end((slug, revision))
-        if entry.replaced_at is None and self.settings.revision > revision:
+        head = self.settings.revision
+        if entry.replaced_at is None and head > entry.checked_up_to:  # once per new head, not per request
             async with self.db.read() as conn:
                 entry.replaced_at = await pins.replaced_at(conn, slug, revision)
+            entry.checked_up_to = head
         if entry.replaced_at is not None:
             max_age = timedelta(seconds=self.settings.global_snapshot()["conversation_pin_max_age_seconds"])
             if datetime.now(UTC) - entry.replaced_at > max_age:

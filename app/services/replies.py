@@ -18,6 +18,7 @@ from typing import Any
 
 import msgspec
 
+from app.domain.audit import parse_cursor
 from app.domain.errors import BadRequest, Conflict, FieldError, NotFound
 from app.domain.history import Point
 from app.domain.replies import (
@@ -95,12 +96,7 @@ class RepliesService:
             except ValueError as exc:
                 raise BadRequest(str(exc), [FieldError(key="status", code="invalid_status",
                                                        message=str(exc))]) from None
-        below = None
-        if cursor:
-            if not (cursor.isascii() and cursor.isdigit()):
-                raise BadRequest(f"cursor: {cursor!r} is not a cursor from a previous page",
-                                 [FieldError(key="cursor", code="invalid_cursor", message=f"not a cursor: {cursor!r}")])
-            below = int(cursor)
+        below = parse_cursor(cursor)  # the id to continue below
         await self.recorder.flush()
         async with self.db.read() as conn:
             rows, next_id = await store.replies_page(conn, f, limit, below)
