@@ -6,7 +6,8 @@ revision 0, then the bot changes, so every pinned request resolves the bot *as o
 an older revision (from the process's as-of cache after the first) while unpinned
 requests read the live snapshot. Unpinned and pinned rounds alternate so drift hits
 both alike; figures: latency p50/p99 of each and the difference, and the gateway's
-CPU per request of each (immune to the other processes on the machine).
+CPU per request of each (immune to the other processes on the machine). Beside it,
+the same gateway with BOTSETTINGS_REPLY_LOG=off: what recording each reply costs.
 
 Run: uv run python -m bench pins
 """
@@ -39,6 +40,25 @@ async def timed(client: aiohttp.ClientSession, url: str, content: bytes, headers
             assert r.status == 200, body
         samples.append((time.perf_counter_ns() - t0) / 1e6)
     return samples
+
+
+async def reply_log_cost(client: aiohttp.ClientSession, on: tuple[str, int], off: tuple[str, int]
+                         ) -> dict[str, Any]:
+    """CPU per unpinned request of a gateway recording replies (meta) against one with the log off."""
+    content = msgspec.json.encode(request_body())
+    plain = {"content-type": "application/json"}
+    cpu = {"on": 0.0, "off": 0.0}
+    for gateway, _ in (on, off):
+        await timed(client, f"{gateway}/v1/chat/completions", content, plain, PER_ROUND // 3)  # warm up
+    for _ in range(ROUNDS):
+        for name, (gateway, pid) in (("on", on), ("off", off)):
+            before = cpu_seconds(pid)
+            await timed(client, f"{gateway}/v1/chat/completions", content, plain, PER_ROUND)
+            cpu[name] += cpu_seconds(pid) - before
+    per = {k: v * 1000 / (ROUNDS * PER_ROUND) for k, v in cpu.items()}
+    return {"figure": "gateway CPU per chat request with the reply log (meta)", "value": per["on"], "unit": "ms",
+            "baseline": per["off"], "baseline_name": "BOTSETTINGS_REPLY_LOG=off, same run",
+            "ratio": per["on"] / per["off"]}
 
 
 async def measure(client: aiohttp.ClientSession, gateway: str, pid: int) -> list[dict[str, Any]]:
@@ -75,21 +95,25 @@ async def measure(client: aiohttp.ClientSession, gateway: str, pid: int) -> list
 
 async def main() -> None:
     configure_logging("json", "warning")
-    up_port, gw_port = free_port(), free_port()
+    up_port, gw_port, off_port = free_port(), free_port(), free_port()
     upstream, gateway = f"http://127.0.0.1:{up_port}", f"http://127.0.0.1:{gw_port}"
+    unlogged = f"http://127.0.0.1:{off_port}"
     async with fresh_database() as url:
+        env = {"DATABASE_URL": url, "BOTSETTINGS_UPSTREAM_URL": f"{upstream}/v1",
+               "BOTSETTINGS_BOTS_YAML": str(ROOT / "bots.yaml"), "BOTSETTINGS_LOG_LEVEL": "warning",
+               "BOTSETTINGS_LOG_FORMAT": "json", "BOTSETTINGS_SCHEDULER": "off"}
+        serve = ["-c", "from app.cli.main import main; main()", "serve", "--no-migrate", "--port"]
         procs = [await start(["-m", "uvicorn", "bench.upstream:app", "--port", str(up_port), "--log-level",
                               "warning", "--no-access-log"], {}),
-                 await start(["-c", "from app.cli.main import main; main()", "serve", "--port", str(gw_port),
-                              "--no-migrate"],
-                             {"DATABASE_URL": url, "BOTSETTINGS_UPSTREAM_URL": f"{upstream}/v1",
-                              "BOTSETTINGS_BOTS_YAML": str(ROOT / "bots.yaml"), "BOTSETTINGS_LOG_LEVEL": "warning",
-                              "BOTSETTINGS_LOG_FORMAT": "json"})]
+                 await start([*serve, str(gw_port)], env),
+                 await start([*serve, str(off_port)], {**env, "BOTSETTINGS_REPLY_LOG": "off"})]
         try:
             async with aiohttp.ClientSession() as client:
                 await wait_ready(client, f"{upstream}/")
                 await wait_ready(client, f"{gateway}/healthz")
+                await wait_ready(client, f"{unlogged}/healthz")
                 rows = await measure(client, gateway, procs[1].pid)
+                rows.append(await reply_log_cost(client, (gateway, procs[1].pid), (unlogged, procs[2].pid)))
         finally:
             for proc in procs:
                 proc.terminate()

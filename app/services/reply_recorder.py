@@ -3,8 +3,9 @@
 The gateway hands each finished request to :meth:`ReplyRecorder.record` — an append
 to a bounded in-memory queue, nothing else: no database call, no JSON parsing on the
 request's path. One background task per process drains the queue while it has work
-(no timer) and writes everything waiting as one multi-row INSERT; requests that
-finish while a batch is in flight make the next batch. Decoding the upstream's
+and writes everything waiting as one INSERT, at most one batch per 50 ms (a reader
+of the log, or shutdown, makes it write at once); requests that finish meanwhile
+make the next batch. Decoding the upstream's
 answer (finish reason, token usage) happens there too.
 
 Bounded: when the database is slower than the traffic for long enough to fill the
@@ -16,6 +17,7 @@ reply log is an observation of traffic, never a reason to fail it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator
@@ -26,7 +28,6 @@ import msgspec
 import structlog
 
 from app import metrics
-from app.domain.errors import Unavailable
 from app.domain.replies import Reply, ReplyLogMode, Usage
 from app.pipeline.prepare import Prepared
 from app.store import replies as store
@@ -35,6 +36,7 @@ from app.store.database import Database
 log = structlog.get_logger("botsettings.replies")
 QUEUE_LIMIT = 10_000
 BATCH_LIMIT = 1_000
+LINGER_SECONDS = 0.05  # how long the first record of a batch waits for others
 STREAM_TAIL = 8_192  # bytes of a stream kept to read its last events (finish reason, usage)
 CLIENT_GONE = 499  # the caller went away mid-stream (nginx's code)
 
@@ -79,6 +81,7 @@ class ReplyRecorder:
         self.queue_limit = queue_limit
         self._queue: deque[Forwarded] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()  # a reader (or shutdown) waits: write without lingering
         self.dropped = 0
         self.written = 0
 
@@ -133,23 +136,29 @@ class ReplyRecorder:
     async def flush(self) -> None:
         """Wait until everything queued so far is written (tests, shutdown, read-your-writes)."""
         while self._task is not None:
+            self._hurry.set()
             await asyncio.shield(self._task)
 
     async def _drain(self) -> None:
         try:
             while self._queue:
+                if len(self._queue) < BATCH_LIMIT and not self._hurry.is_set():
+                    # Let a batch gather: one transaction per LINGER_SECONDS at most, not one per request.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._hurry.wait(), LINGER_SECONDS)
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_LIMIT))]
                 rows = [self._reply(item) for item in batch]
                 try:
                     async with self.db.write() as conn:
                         await store.insert_replies(conn, rows)
                     self.written += len(rows)
-                except (Unavailable, OSError, Exception) as exc:  # never let a lost batch stop the next
+                except Exception as exc:  # a lost batch (database down, …) never stops the next
                     self.dropped += len(rows)
                     metrics.REPLIES_DROPPED.inc(len(rows))
                     log.warning("replies.batch_lost", rows=len(rows), error=f"{type(exc).__name__}: {exc}")
         finally:
             self._task = None
+            self._hurry.clear()
 
     def _reply(self, item: Forwarded) -> Reply:
         p = item.prepared

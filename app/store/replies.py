@@ -12,14 +12,29 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.replies import BotFigures, Reply, ReplyFilter, Usage, status_matches
 from app.store.schema import reply_log
 
-INSERT_CHUNK = 1000  # rows per INSERT: 27 columns each stays far below PostgreSQL's 32,767 parameters
 _USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
+# One statement for any number of rows: the batch travels as one JSON parameter that
+# PostgreSQL unpacks, so the statement text never changes (prepared once per
+# connection, nothing for SQLAlchemy to compile per batch) and no parameter limit applies.
+_COLUMNS = [c for c in reply_log.c if c.name != "id"]
+_TYPES = {sa.Text: "text", sa.BigInteger: "bigint", sa.Integer: "integer", sa.Boolean: "boolean",
+          sa.Float: "double precision", sa.DateTime: "timestamptz"}
+
+
+def _sql_type(column: sa.Column[Any]) -> str:
+    return next((name for t, name in _TYPES.items() if isinstance(column.type, t)), "jsonb")
+
+
+_NAMES = ", ".join(c.name for c in _COLUMNS)
+_INSERT = sa.text(f"INSERT INTO reply_log ({_NAMES}) SELECT {_NAMES} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) "
+                  f"AS r({', '.join(f'{c.name} {_sql_type(c)}' for c in _COLUMNS)})")
 
 
 def _row(reply: Reply) -> dict[str, Any]:
@@ -37,8 +52,8 @@ def _reply(row: Any) -> Reply:
 
 
 async def insert_replies(conn: AsyncConnection, replies: Sequence[Reply]) -> None:
-    for start in range(0, len(replies), INSERT_CHUNK):
-        await conn.execute(reply_log.insert().values([_row(r) for r in replies[start:start + INSERT_CHUNK]]))
+    if replies:
+        await conn.execute(_INSERT, {"rows": msgspec.json.encode([_row(r) for r in replies]).decode()})
 
 
 async def reply(conn: AsyncConnection, request_id: str) -> Reply | None:
