@@ -90,6 +90,10 @@ async def test_prepare_reads_a_conversation_pin_but_never_makes_one(http: httpx.
     other = await http.post("/v1/bots/mira/prepare", json={"messages": HI}, headers={"X-Conversation-Id": "dry"})
     assert other.json()["revision"] == 1 and other.headers["x-request-id"]
     assert (await http.get("/v1/conversations/dry")).json()["pins"] == []
+    bad = await http.post("/v1/bots/mira/prepare", json={"messages": HI}, headers={"X-Request-Id": "a b"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "X-Request-Id"
+    echoed = await http.post("/v1/bots/mira/prepare", json={"messages": HI}, headers={"X-Request-Id": "p-1"})
+    assert echoed.headers["x-request-id"] == "p-1"
 
 
 async def test_a_pin_made_in_one_process_holds_in_another_and_expires_when_idle(
