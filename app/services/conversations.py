@@ -98,7 +98,7 @@ class ConversationsService:
             return Resolved(snapshot=self.settings.snapshot(slug, overrides), pinned=False)
         if isinstance(wanted, int):
             snap = await self._at(slug, wanted, overrides)  # checks it before it is stored
-            if conversation_id is not None and write:
+            if conversation_id is not None and write and not self._holds(slug, conversation_id, wanted):
                 await self._store(slug, conversation_id, wanted)
             return Resolved(snapshot=snap, pinned=True)
         assert conversation_id is not None
@@ -135,6 +135,20 @@ class ConversationsService:
                 row = msgspec.structs.replace(row, last_used_at=wall)
         self._pins[key] = _Cached(row=row, read_at=now, touched_at=now)
         return row
+
+    def _holds(self, slug: str, conversation_id: str, revision: int) -> bool:
+        """The conversation is explicitly pinned at ``revision`` as this process last read
+        (recently): a client repeating its pin header writes once, and is only touched."""
+        key = (slug, conversation_id)
+        cached = self._pins.get(key)
+        now = time.monotonic()
+        if cached is None or now - cached.read_at >= PIN_CACHE_SECONDS or not cached.row.explicit \
+                or cached.row.revision != revision:
+            return False
+        if now - cached.touched_at >= TOUCH_SECONDS:
+            cached.touched_at = now
+            self._touch_soon(key)
+        return True
 
     async def _store(self, slug: str, conversation_id: str, revision: int | None) -> None:
         async with self.db.write() as conn:
