@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency
 
-from app.services import AdoptionService, BotsService, ChatService, HistoryService, JobsService, SettingsService
+from app.services import (
+    AdoptionService,
+    BotsService,
+    ChatService,
+    ConversationsService,
+    HistoryService,
+    JobsService,
+    RepliesService,
+    SettingsService,
+)
 
 Service = NamedDependency[SettingsService]  # parameter name: service
 History = NamedDependency[HistoryService]  # history
@@ -13,3 +22,5 @@ Bots = NamedDependency[BotsService]  # bots
 Adoption = NamedDependency[AdoptionService]  # adoption
 Jobs = NamedDependency[JobsService]  # jobs
 Chat = NamedDependency[ChatService]  # chat
+Replies = NamedDependency[RepliesService]  # replies
+Conversations = NamedDependency[ConversationsService]  # conversations
