@@ -132,6 +132,10 @@ class ReplyRecorder:
             item.answer = tail
             item.latency_ms = (time.perf_counter() - item.started) * 1000
             self.record(item)
+            # Closed with this one (the caller gone): release the upstream's answer now, not at collection.
+            aclose = getattr(chunks, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     async def flush(self) -> None:
         """Wait until everything queued so far is written (tests, shutdown, read-your-writes)."""
