@@ -12,8 +12,8 @@ import sys
 
 from bench.common import RESULTS
 
-BENCHES = ["resolution", "history", "adoption", "platform", "gateway", "scheduler", "api", "writes", "request_log",
-           "load", "fuzz", "fanout"]
+BENCHES = ["resolution", "history", "adoption", "platform", "gateway", "pins", "scheduler", "api", "writes",
+           "request_log", "load", "fuzz", "fanout"]
 
 
 def summary() -> str:

@@ -17,7 +17,20 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, compat_profiles, health, history, jobs, keys, settings, snapshot, watch
+from app.api import (
+    bots,
+    chat,
+    compat,
+    compat_profiles,
+    health,
+    history,
+    jobs,
+    keys,
+    replies,
+    settings,
+    snapshot,
+    watch,
+)
 from app.api.fast_chat import PATH as CHAT_PATH
 from app.api.fast_chat import FastChat
 from app.api.fast_reads import FastReads
@@ -77,16 +90,17 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
-                        *history.HANDLERS, *keys.HANDLERS, *chat.HANDLERS, *compat.HANDLERS,
+                        *history.HANDLERS, *keys.HANDLERS, *chat.HANDLERS, *replies.HANDLERS, *compat.HANDLERS,
                         *compat_profiles.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
                                         tokenless=tokens is None, cors_origins=config.cors_origins,
                                         max_body_bytes=config.max_body_bytes)],
-        # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
+        # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat, registry,
+        # replies, conversations.
         dependencies={"service": provider("settings"), **{name: provider(name) for name in
                                                           ("history", "bots", "adoption", "jobs", "chat",
-                                                                       "registry")}},
+                                                          "registry", "replies", "conversations")}},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=security_headers,

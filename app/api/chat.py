@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from app.api.lineage import Lineage, forward_recorded
 from app.config import Config
 from app.domain import scopes
 from app.domain.access import sees_bot
@@ -34,18 +35,26 @@ class Chat:
         # embedding may serve one runtime under several).
         self.service = ChatService(runtime.services.settings, config.allowed_models)
         self.gateway = Gateway(config.upstream_url, config.upstream_api_key, config.upstream_timeout_seconds)
+        self.replies = runtime.services.replies
+        self.conversations = runtime.services.conversations
 
     async def close(self) -> None:
         await self.gateway.close()
 
-    async def forward(self, prepared: Prepared) -> UpstreamReply | UpstreamStream:
-        """Send a prepared request upstream and return its answer. The framework's
-        handler and the fast path (app/api/fast_chat.py) both forward here, so anything
-        that must follow the upstream's answer (a record of the reply…) goes in this one
-        place. Raises UpstreamError (502/503/504)."""
+    async def forward(self, prepared: Prepared, lineage: Lineage, body: bytes) -> UpstreamReply | UpstreamStream:
+        """Send a prepared request upstream and return its answer, recorded in the reply
+        log under the lineage's request id (app/services/reply_recorder.py: an in-memory
+        append, written off the request's path; a stream is recorded when it ends). The
+        framework's handler and the fast path (app/api/fast_chat.py) both forward here,
+        so both are recorded alike. Raises UpstreamError (502/503/504), recorded too."""
+        recorder = self.replies.recorder
+        item = lineage.forwarded(prepared, body if recorder.keeps_messages else None)
         if prepared.stream:
-            return await self.gateway.stream(prepared.request)
-        return await self.gateway.complete(prepared.request)
+            upstream = await forward_recorded(recorder, item, self.gateway.stream(prepared.request))
+            return UpstreamStream(upstream.content_type, recorder.tap(item, upstream.chunks))
+        reply = await forward_recorded(recorder, item, self.gateway.complete(prepared.request))
+        recorder.completed(item, reply.status, reply.body)
+        return reply
 
 
 class ModelCard(msgspec.Struct, kw_only=True):
@@ -91,10 +100,12 @@ def settings_headers(prepared: Prepared) -> dict[str, str]:
       tags=["chat"], status_code=200, opt={"action": "read"})
 async def chat_completions(request: Request[Any, Any, State], state: State) -> Response[bytes] | Stream:
     chat: Chat = state.chat
-    prepared = chat.service.prepare(await request.body())
+    lineage = Lineage.of(request)
+    body = await request.body()
+    prepared = await lineage.prepare(chat, request, body) if lineage.pinning else chat.service.prepare(body)
     require_read(request, scopes.bot(prepared.bot))
-    headers = settings_headers(prepared)
-    answer = await chat.forward(prepared)
+    headers = settings_headers(prepared) | lineage.headers
+    answer = await chat.forward(prepared, lineage, body)
     if isinstance(answer, UpstreamStream):
         return Stream(answer.chunks, media_type=answer.content_type, headers={**headers, "Cache-Control": "no-cache"})
     return Response(answer.body, status_code=answer.status, media_type=answer.content_type, headers=headers)
@@ -120,10 +131,13 @@ async def retrieve_model(request: Request[Any, Any, State], state: State, model:
       "nothing is forwarded", tags=["chat"], status_code=200, opt={"action": "read"})
 async def prepare(request: Request[Any, Any, State], state: State, slug: FromPath[str]) -> Response[PrepareResult]:
     chat: Chat = state.chat
-    prepared = chat.service.prepare(await request.body(), bot=slug)
+    lineage = Lineage.of(request)
+    body = await request.body()
+    prepared = (await lineage.prepare(chat, request, body, bot=slug, write=False) if lineage.pinning
+                else chat.service.prepare(body, bot=slug))
     return Response(PrepareResult(bot=prepared.bot, revision=prepared.revision, stale=prepared.stale,
                                   request=prepared.request, provenance=prepared.provenance),
-                    headers=settings_headers(prepared))
+                    headers=settings_headers(prepared) | lineage.headers)
 
 
 HANDLERS = [chat_completions, list_models, retrieve_model, prepare]

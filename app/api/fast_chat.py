@@ -15,12 +15,15 @@ and relay the answer with the same headers, counted in the same metrics.
 Anything else is passed on unchanged to the full application, the body replayed:
 a query string, a cookie, an ``Origin``/``Referer``/``Sec-Fetch-Site`` header (the
 page, browsers, CORS), a body that is not JSON, too large or not plainly valid, a
-refused token, a bot the token may not read, and every request the pipeline
+refused token, a bot the token may not read, a malformed ``X-Request-Id`` (a 400
+there), a conversation or a pin (``X-Conversation-Id``, ``X-Settings-Pin``: resolved
+against the stored pins, app/api/lineage.py), and every request the pipeline
 refuses (422, 404). Those are answered and logged exactly as before, and preparing
 is pure, so trying it here first changes nothing. Upstream failures are answered
 here, in the same OpenAI shape as the full path's (app/http/problems.py), since the
 request must not be sent twice. The request log (app/http/request_log.py) is
-outside this path: its request id and log line are the same whichever path answers.
+outside this path: its request id and log line are the same whichever path answers,
+and ``Chat.forward`` records the reply under that id on both (an in-memory append).
 """
 
 from __future__ import annotations
@@ -35,12 +38,15 @@ import structlog
 
 from app.api.chat import Chat, settings_headers
 from app.api.fast_reads import caller, host_allowed
+from app.api.lineage import Lineage
 from app.domain import scopes
 from app.domain.access import Action, Principal, Token, authorize
 from app.domain.input_checks import plain_json
+from app.domain.replies import SAFE_ID
 from app.http.auth import PRINCIPAL
 from app.http.openai_errors import error_body
 from app.http.problems import unexpected_problem, upstream_problem
+from app.http.request_log import REQUEST_ID
 from app.http.route_metrics import RouteMetrics
 from app.pipeline.errors import UpstreamError
 from app.pipeline.gateway import UpstreamReply, UpstreamStream
@@ -53,7 +59,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 PATH = "/v1/chat/completions"
-_DECLINE = frozenset({b"cookie", b"origin", b"referer", b"sec-fetch-site"})
+# The page and browsers (cookies, CORS); a conversation or a pin, which are resolved
+# against the database (app/api/lineage.py) and so belong to the framework's path.
+_DECLINE = frozenset({b"cookie", b"origin", b"referer", b"sec-fetch-site", b"x-conversation-id", b"x-settings-pin"})
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
 log = structlog.get_logger("botsettings.gateway")
 
@@ -82,6 +90,7 @@ class FastChat:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()  # the duration counts the body's reading and preparing, as the framework's
+        at = time.time()
         principal = self._admit(scope)
         chat: Chat | None = getattr(scope["app"].state, "chat", None)
         if principal is None or chat is None:
@@ -97,7 +106,9 @@ class FastChat:
         self.metrics.started()
         status = 500
         try:
-            status = await self._answer(scope, receive, send, chat, prepared)
+            # The request log (outside) made the id the response carries: the caller's, checked above, or a new one.
+            lineage = Lineage(scope["state"][REQUEST_ID], None, None, at=at, started=started)
+            status = await self._answer(scope, receive, send, chat, prepared, lineage, body)
         finally:
             self.metrics.finished(status, time.perf_counter() - started)
 
@@ -120,6 +131,8 @@ class FastChat:
                 sized = value.isdigit() and 0 < int(value) <= self.max_body_bytes
             elif name == b"transfer-encoding":
                 sized = True  # read below within the limit
+            elif name == b"x-request-id" and not SAFE_ID.fullmatch(value.decode("latin-1")):
+                return None  # the framework's path answers its 400
         if not (json and sized) or not host_allowed(self.hosts, host):
             return None
         return caller(self.tokens, authorization, actor)
@@ -149,14 +162,16 @@ class FastChat:
             return None
         return prepared
 
-    async def _answer(self, scope: Scope, receive: Receive, send: Send, chat: Chat, prepared: Prepared) -> int:
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, chat: Chat, prepared: Prepared,
+                      lineage: Lineage, body: bytes) -> int:
         try:
-            answer = await chat.forward(prepared)
+            answer = await chat.forward(prepared, lineage, body)
         except UpstreamError as exc:
             return await _error(send, upstream_problem(PATH, exc))
         except Exception as exc:  # as the full path's last handler: a 500 (or 503) in OpenAI's shape, logged
             return await _error(send, unexpected_problem(PATH, exc))
-        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in settings_headers(prepared).items()]
+        named = settings_headers(prepared) | lineage.headers
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in named.items()]
         headers.append(_NOSNIFF)
         if isinstance(answer, UpstreamReply):
             await send({"type": "http.response.start", "status": answer.status, "headers": [

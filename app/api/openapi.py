@@ -66,6 +66,6 @@ def document_problems(app: Litestar) -> None:
                     responses[status] = _problem_response(response.description, openai)
             responses.setdefault("default", _problem_response(
                 "An error, as an RFC 9457 problem (on the OpenAI-compatible routes in OpenAI's error shape): "
-                "400 malformed, 401/403 access, 404 unknown, 409 conflict, 413 too large, 422 invalid keys or "
-                "values, 503 database unavailable", openai))
+                "400 malformed, 401/403 access, 404 unknown, 409 conflict, 410 a conversation pin too old, "
+                "413 too large, 422 invalid keys or values, 503 database unavailable", openai))
             operation.responses = responses

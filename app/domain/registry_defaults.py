@@ -186,6 +186,13 @@ DEFAULT_DEFINITIONS: list[SettingDef] = [
     _tunable("profile_maintenance_interval_minutes", I, 60, "maintenance",
              "profile maintenance job interval", minimum=1, maximum=10080, unit="minutes",
              scopes=GLOBAL_ONLY, applies_to=()),
+    # the chat gateway's conversations (ours, not the platform's: no environment variable)
+    _tunable("conversation_pin_idle_seconds", I, _DAY, "gateway",
+             "a conversation's pinned revision expires after this long unused", env=False,
+             minimum=1, maximum=_YEAR, unit="seconds", scopes=GLOBAL_ONLY, applies_to=()),
+    _tunable("conversation_pin_max_age_seconds", I, 7 * _DAY, "gateway",
+             "a pin to a bot's settings replaced longer ago than this is refused", env=False,
+             minimum=1, maximum=10 * _YEAR, unit="seconds", scopes=GLOBAL_ONLY, applies_to=()),
     # seed-era keys botsettings' own gateway and job catalogue read (docs/settings.md)
     _tunable("history_duration_seconds", I, 1800, "history", "how far back raw history is loaded",
              minimum=0, maximum=_YEAR, unit="seconds", legacy_env=("LLM_BAWT_HISTORY_DURATION",),

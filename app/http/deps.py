@@ -9,9 +9,11 @@ from app.services import (
     AdoptionService,
     BotsService,
     ChatService,
+    ConversationsService,
     HistoryService,
     JobsService,
     RegistryService,
+    RepliesService,
     SettingsService,
 )
 
@@ -22,3 +24,5 @@ Adoption = NamedDependency[AdoptionService]  # adoption
 Jobs = NamedDependency[JobsService]  # jobs
 Chat = NamedDependency[ChatService]  # chat
 Keys = NamedDependency[RegistryService]  # registry
+Replies = NamedDependency[RepliesService]  # replies
+Conversations = NamedDependency[ConversationsService]  # conversations
