@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from app.domain.errors import FieldError, ValidationFailed
+from app.domain.model_catalogue import DEFAULT_CATALOGUE, MODELS_KEY
 from app.domain.scopes import Scope, ScopeType
 
 # A stored value is JSON; this caps one value's encoded size (system_prompt's 64 KiB
@@ -233,6 +234,9 @@ _DEFS: list[SettingDef] = [
                    "TALK_PROVISIONER_TOKEN", "HA_MCP_AUTH_TOKEN")),
 ]
 del I, F, B, S
+# The model catalogue (app/domain/model_catalogue.py, docs/models.md): global only, its shape checked on write.
+_DEFS.append(SettingDef(key=MODELS_KEY, kind=Kind.JSON, default=DEFAULT_CATALOGUE, scopes=GLOBAL_ONLY, area="models",
+                        description="model alias → context window, largest reply, accepted sampling ranges"))
 
 REGISTRY: dict[str, SettingDef] = {d.key: d for d in _DEFS}
 LEGACY_NAMES: dict[str, str] = {old: d.key for d in _DEFS for old in d.legacy}
