@@ -16,7 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, compat, health, history, jobs, settings, snapshot, watch
+from app.api import bots, chat, check, compat, health, history, jobs, settings, snapshot, watch
 from app.api.fast_reads import FastReads
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -67,8 +67,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
-        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
-                        *history.HANDLERS,
+        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *check.HANDLERS, *watch.HANDLERS,
+                        *snapshot.HANDLERS, *history.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
