@@ -24,14 +24,14 @@ BOTS = 1000
 
 
 def big_yaml(n: int) -> str:
-    lines = ["bot_settings_template:", "  max_context_tokens: 12000", "  history_bridge_messages: 4", "bots:"]
+    lines = ["bot_settings_template:", "  history_tokens: 12000", "  history_bridge_messages: 4", "bots:"]
     for i in range(n):
         lines += [f"  bot{i:04d}:", f"    name: Bot {i}", f"    description: bot number {i} ✓",
                   "    system_prompt: |", *(f"      Line {k} of bot {i}'s prompt." for k in range(20)),
                   "    settings:", f"      temperature: {0.1 + (i % 10) / 10:.1f}",
                   f"      max_output_tokens: {512 + i}",
                   "      history_duration_seconds: 600", "      memory_n_results: 5", "      top_p: 0.9",
-                  "      summarization_max_in_context: 3", "      mystery: 1"]
+                  "      summary_count: 3", "      mystery: 1"]
     return "\n".join(lines) + "\n"
 
 

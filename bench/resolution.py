@@ -84,7 +84,7 @@ def resolver_figures() -> list[dict]:
 
 def memory_figure() -> dict:
     bots = load_bots([("bots.yaml", (ROOT / "bots.yaml").read_text())])
-    state = {scopes.bot(f"bot{i:04d}"): {"temperature": 0.5, "max_context_tokens": 1000 + i,
+    state = {scopes.bot(f"bot{i:04d}"): {"temperature": 0.5, "history_tokens": 1000 + i,
                                          "system_prompt": f"You are bot {i}. " * 20} for i in range(1000)}
     gc.collect()
     tracemalloc.start()

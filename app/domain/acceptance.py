@@ -13,7 +13,7 @@ import msgspec
 from app.domain.errors import ValidationFailed
 from app.domain.registry import REGISTRY, Category, canonical_key
 from app.domain.scopes import ScopeType
-from app.domain.values import parse_text, validate_value
+from app.domain.values import parse_text, validate_value, written_value
 
 
 class Reason(StrEnum):
@@ -55,6 +55,6 @@ def accept(scope_type: ScopeType, label: str, where: str, name: str, value: Any,
                        detail=f"'{key}' may only be stored in the {allowed} scope")
     try:
         parsed = parse_text(defn, value) if from_text and isinstance(value, str) else value
-        return key, validate_value(defn, parsed), legacy
+        return key, validate_value(defn, written_value(name, parsed)), legacy
     except ValidationFailed as exc:
         return Ignored(scope=label, name=where, reason=Reason.WRONG_TYPE, detail=exc.errors[0].message)

@@ -17,7 +17,7 @@ import msgspec
 from app.domain.errors import Conflict, FieldError, TooLarge, ValidationFailed
 from app.domain.registry import REGISTRY, canonical_key, lookup_writable
 from app.domain.scopes import Scope
-from app.domain.values import validate_value
+from app.domain.values import validate_value, written_value
 
 # One change may touch at most this many keys; a whole-platform import of
 # 1,000 bots × 40 keys fits, a runaway script does not.
@@ -191,7 +191,7 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
         seen.add((op.scope, key))
         try:
             defn = lookup_writable(key, op.scope)
-            value = validate_value(defn, op.value) if op.op is Op.SET else None
+            value = validate_value(defn, written_value(op.key, op.value)) if op.op is Op.SET else None
         except ValidationFailed as exc:
             errors.extend(FieldError(key=e.key, code=e.code, message=e.message, scope=str(op.scope))
                           for e in exc.errors)

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from app.domain.errors import FieldError, ValidationFailed
+from app.domain.registry_types import GLOBAL_ONLY, Kind, SettingDef
 
 MODELS_KEY = "models"
 MAX_MODELS = 500
@@ -40,6 +41,13 @@ DEFAULT_CATALOGUE: dict[str, Any] = {
                "temperature": {"min": 0.0, "max": 2.0}, "top_p": {"min": 0.0, "max": 1.0}}
        for alias in ("qwen3-8b", "llama-3.2-3b", "dolphin-qwen-3b")},
 }
+
+
+# The registry's definition of the catalogue (app/domain/registry.py appends it).
+DEFINITION = SettingDef(key=MODELS_KEY, kind=Kind.JSON, default=DEFAULT_CATALOGUE, scopes=GLOBAL_ONLY,
+                        applies_to=(), area="models", label="Model catalogue",
+                        description="model alias → context window, largest reply, accepted sampling ranges "
+                                    "(docs/models.md)")
 
 
 class SamplingRange(msgspec.Struct, frozen=True):

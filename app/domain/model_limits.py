@@ -32,12 +32,11 @@ from app.domain.resolution import Layer, Resolved
 from app.domain.scopes import GLOBAL, Scope, ScopeType
 from app.domain.scopes import bot as bot_scope
 
-# The settings the rules read, by role. One place to rename a key (the registry's
-# history budget becomes `history_tokens`, its fallback `model_context_window_default`).
-HISTORY = "max_context_tokens"
+# The settings the rules read, by role (one place to rename a key).
+HISTORY = "history_tokens"
 OUTPUT = "max_output_tokens"
 MODEL = "default_model"
-WINDOW_DEFAULT = "model_context_window"
+WINDOW_DEFAULT = "model_context_window_default"
 SAMPLING = tuple(SAMPLING_DEFAULTS)  # temperature, top_p
 BOT_KEYS = (HISTORY, OUTPUT, MODEL, WINDOW_DEFAULT, *SAMPLING)
 # A change that writes none of these cannot break a bot's fit: it is not checked.

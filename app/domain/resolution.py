@@ -13,9 +13,10 @@ from typing import Any
 
 import msgspec
 
+from app.domain import registry
 from app.domain.errors import FieldError, ValidationFailed
-from app.domain.registry import SettingDef, canonical_key, keys_for, lookup_writable
-from app.domain.scopes import Scope, ScopeType
+from app.domain.registry import canonical_key, lookup_writable
+from app.domain.scopes import Scope
 from app.domain.values import validate_value
 
 
@@ -29,8 +30,9 @@ class Layer(StrEnum):
 
 
 ORDER = tuple(Layer)
-BOT_KEYS: tuple[SettingDef, ...] = tuple(keys_for(ScopeType.BOT))
-GLOBAL_KEYS: tuple[SettingDef, ...] = tuple(keys_for(ScopeType.GLOBAL))
+# The installed registry's keys (lists that app.domain.registry.install updates in place).
+BOT_KEYS = registry.BOT_KEYS
+GLOBAL_KEYS = registry.GLOBAL_KEYS
 
 
 class Resolved(msgspec.Struct, frozen=True, gc=False):
@@ -85,7 +87,7 @@ def build_snapshot(slug: str | None, revision: int, layers: LayerValues, stale: 
     """Resolve every key of a bot (``slug``) or, with ``slug=None``, of the global scope."""
     values: dict[str, Resolved] = {}
     bot, glob, yml, env = layers.bot, layers.global_, layers.yaml, layers.env
-    for defn in BOT_KEYS if slug is not None else GLOBAL_KEYS:
+    for defn in registry.BOT_SNAPSHOT_KEYS if slug is not None else GLOBAL_KEYS:
         key = defn.key
         if key in bot:
             values[key] = Resolved(bot[key], Layer.BOT)
@@ -108,7 +110,7 @@ class LayerReading(msgspec.Struct, frozen=True):
 
 def explain(key: str, slug: str | None, layers: LayerValues, overrides: Mapping[str, Any]) -> list[LayerReading]:
     """Every layer's value for one key, top to bottom (the first present one wins)."""
-    defn = next(d for d in (BOT_KEYS if slug is not None else GLOBAL_KEYS) if d.key == key)
+    defn = next(d for d in (registry.BOT_SNAPSHOT_KEYS if slug is not None else GLOBAL_KEYS) if d.key == key)
     readings = []
     for layer, source in ((Layer.REQUEST, overrides), (Layer.BOT, layers.bot), (Layer.GLOBAL, layers.global_),
                           (Layer.YAML, layers.yaml), (Layer.ENV, layers.env)):

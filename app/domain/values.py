@@ -16,7 +16,16 @@ import msgspec
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.input_checks import MAX_DEPTH, json_depth, plain_data_problem
 from app.domain.model_catalogue import MODELS_KEY, check_catalogue
-from app.domain.registry import MAX_VALUE_BYTES, Kind, SettingDef, canonical_key, lookup_writable, refusal
+from app.domain.registry import (
+    MAX_VALUE_BYTES,
+    UNSET,
+    Kind,
+    SettingDef,
+    canonical_key,
+    lookup_writable,
+    refusal,
+    upcast,
+)
 from app.domain.scopes import Scope
 
 
@@ -139,10 +148,21 @@ def validate_items(items: Iterable[tuple[str, Any]], scope: Scope) -> tuple[dict
                                      message=f"'{key}' is given more than once"))
             continue
         try:
-            values[key] = validate_value(lookup_writable(key, scope), value)
+            values[key] = validate_value(lookup_writable(key, scope), written_value(name, value))
         except ValidationFailed as exc:
             errors.extend(FieldError(key=e.key, code=e.code, message=e.message, scope=str(scope))
                           for e in exc.errors)
     if errors:
         raise ValidationFailed(errors)
     return values, warnings
+
+
+def written_value(name: str, value: Any) -> Any:
+    """A value written under ``name``: under a legacy name, transformed as the registry
+    says (a value with no counterpart under the new name is refused, nothing written)."""
+    key, new = upcast(name, value)
+    if new is UNSET:
+        raise refusal(key, "no_counterpart", (
+            f"'{name}' = {_show(value)} has no counterpart in '{key}' (it was renamed); "
+            f"delete '{key}' to inherit, or give it a value"))
+    return new

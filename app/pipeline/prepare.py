@@ -19,8 +19,9 @@ from app.pipeline.tokens import TokenCounter
 
 ANY_MODEL = "*"
 # The keys the pipeline reads, reported with their value and source.
-USED_KEYS = ("system_prompt", "allow_request_system_prompt", "default_model", "max_context_tokens",
-             "model_context_window", "max_output_tokens", "history_duration_seconds", "history_bridge_messages",
+USED_KEYS = ("system_prompt", "allow_request_system_prompt", "default_model", "history_tokens",
+             "model_context_window_default", "request_output_reserve", "max_output_tokens",
+             "history_duration_seconds", "history_bridge_messages",
              "memory_protected_recent_turns", "temperature", "top_p")
 
 
@@ -66,15 +67,19 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def context_budget(snapshot: Snapshot) -> tuple[int, str]:
-    """``max_context_tokens``, or when it is 0 the window minus the reply's share."""
-    if snapshot["max_context_tokens"] > 0:
-        return snapshot["max_context_tokens"], "max_context_tokens"
-    window, output = snapshot["model_context_window"], snapshot["max_output_tokens"]
-    if output >= window:
+    """The platform's rule: the prompt may take the window less the reply's reserve
+    (the smaller of ``request_output_reserve`` and ``max_output_tokens``), and raw
+    history at most ``history_tokens`` of it."""
+    window, output = snapshot["model_context_window_default"], snapshot["max_output_tokens"]
+    reserve = min(snapshot["request_output_reserve"], output)
+    if reserve >= window:
         raise ValidationFailed([FieldError(key="max_output_tokens", code="no_context_room", message=(
-            f"max_output_tokens ({output}) leaves no room for a prompt in model_context_window ({window}); "
-            "lower it or set max_context_tokens"))])
-    return window - output, "model_context_window − max_output_tokens"
+            f"the reply's reserve ({reserve}: min(request_output_reserve, max_output_tokens)) leaves no room "
+            f"for a prompt in model_context_window_default ({window}); lower one of them"))])
+    prompt = window - reserve
+    if snapshot["history_tokens"] < prompt:
+        return snapshot["history_tokens"], "history_tokens"
+    return prompt, "model_context_window_default − min(request_output_reserve, max_output_tokens)"
 
 
 def choose_model(request: ChatRequest, snapshot: Snapshot, allowed: Set[str]) -> tuple[str, str]:

@@ -42,10 +42,10 @@ def test_check_reports_every_bot_and_exits_non_zero_when_one_fails(invoke, db_ur
     out = invoke("check")
     assert "3 of 3 bot(s) fit their models" in out and "llama-3.2-3b" in out
     assert json.loads(invoke("check", "--json"))["ok"] is True
-    store_before_the_catalogue(db_url, "spark", "max_context_tokens", 40000)
+    store_before_the_catalogue(db_url, "spark", "history_tokens", 40000)
     out = invoke("check", code=EXIT_BOT_FAILS)
     assert "2 of 3 bot(s) fit their models" in out
-    assert "bot 'spark' (model llama-3.2-3b): max_context_tokens 40000 (bot) + max_output_tokens 4096 (default)" in out
+    assert "bot 'spark' (model llama-3.2-3b): history_tokens 40000 (bot) + max_output_tokens 4096 (default)" in out
     report = json.loads(invoke("check", "--json", code=EXIT_BOT_FAILS))
     assert report["ok"] is False
     assert {b["bot"]: b["ok"] for b in report["bots"]} == {"mira": True, "nova": True, "spark": False}
@@ -53,13 +53,13 @@ def test_check_reports_every_bot_and_exits_non_zero_when_one_fails(invoke, db_ur
 
 
 def test_set_and_import_are_refused_naming_the_bot(invoke, tmp_path: Path) -> None:
-    out = invoke("set", "max_context_tokens", "30000", "--bot", "spark", code=EXIT_INVALID)
+    out = invoke("set", "history_tokens", "30000", "--bot", "spark", code=EXIT_INVALID)
     assert "bot 'spark' (model llama-3.2-3b)" in out and "beyond the model's context window 32768" in out
-    invoke("set", "max_context_tokens", "20000", "--bot", "spark")
+    invoke("set", "history_tokens", "20000", "--bot", "spark")
     exported = invoke("export", "--bot", "spark")
-    assert "max_context_tokens: 20000" in exported
+    assert "history_tokens: 20000" in exported
     path = tmp_path / "spark.yaml"
-    path.write_text(exported.replace("max_context_tokens: 20000", "max_context_tokens: 30000"), encoding="utf-8")
+    path.write_text(exported.replace("history_tokens: 20000", "history_tokens: 30000"), encoding="utf-8")
     out = invoke("import", str(path), code=EXIT_INVALID)
-    assert "bot 'spark'" in out and "max_context_tokens 30000 (bot)" in out
-    assert invoke("get", "max_context_tokens", "--bot", "spark").strip() == "20000"
+    assert "bot 'spark'" in out and "history_tokens 30000 (bot)" in out
+    assert invoke("get", "history_tokens", "--bot", "spark").strip() == "20000"

@@ -89,8 +89,8 @@ def test_exit_code_for_conflicts_is_documented() -> None:
 
 def test_effective_and_explain_show_where_a_value_comes_from(invoke) -> None:
     invoke("set", "temperature", "0.3", "--global")
-    out = invoke("effective", "--bot", "mira", "--key", "temperature", "--key", "max_context_tokens")
-    assert "temperature         0.3    global" in out and "max_context_tokens  64000  yaml" in out
+    out = invoke("effective", "--bot", "mira", "--key", "temperature", "--key", "history_tokens")
+    assert "temperature     0.3    global" in out and "history_tokens  64000  yaml" in out
     data = json.loads(invoke("effective", "--bot", "nova", "--override", "temperature=0.1", "--json"))
     assert data["settings"]["temperature"] == {"value": 0.1, "source": "request", "revision": 1}
     explained = invoke("get", "temperature", "--bot", "mira", "--explain")

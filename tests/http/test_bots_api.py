@@ -25,7 +25,7 @@ async def test_effective_shows_value_source_and_revision_and_follows_changes(cli
     r = await client.get("/v1/bots/mira/effective")
     assert r.status_code == 200
     settings = r.json()["settings"]
-    assert settings["max_context_tokens"] == {"value": 64000, "source": "yaml", "revision": 0}
+    assert settings["history_tokens"] == {"value": 64000, "source": "yaml", "revision": 0}
     assert settings["top_p"]["source"] == "default" and settings["name"]["value"] == "Mira"
     await client.patch("/v1/settings/bots/mira", json={"temperature": 0.5})
     r = await client.get("/v1/bots/mira/effective", params={"keys": "temperature,max_tokens"})

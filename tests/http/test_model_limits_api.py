@@ -32,13 +32,13 @@ def refused(r: Any, bot: str) -> dict[str, Any]:
 
 async def test_patch_of_a_global_output_that_breaks_one_window_names_the_bot_and_writes_nothing(
         client: AsyncClient, raw: asyncpg.Connection) -> None:
-    assert (await client.patch("/v1/settings/bots/spark", json={"max_context_tokens": 26000})).status_code == 200
+    assert (await client.patch("/v1/settings/bots/spark", json={"history_tokens": 26000})).status_code == 200
     written = await events(raw)
     body = refused(await client.patch("/v1/settings/global", json={"max_output_tokens": 8000}), "spark")
     violation = body["violations"][0]
     assert violation["model"] == "llama-3.2-3b" and violation["rule"] == "context_window"
     assert violation["limit"] == 32768
-    assert violation["settings"] == [{"key": "max_context_tokens", "value": 26000, "source": "bot"},
+    assert violation["settings"] == [{"key": "history_tokens", "value": 26000, "source": "bot"},
                                      {"key": "max_output_tokens", "value": 8000, "source": "global"}]
     assert body["errors"][0]["key"] == "max_output_tokens" and body["errors"][0]["code"] == "model_limit"
     assert await events(raw) == written
@@ -52,10 +52,10 @@ async def test_put_and_the_compatibility_routes_are_refused_alike(client: AsyncC
     body = refused(await client.put("/v1/settings", json={"scope_type": "bot", "scope_id": "nova",
                                                           "key": "default_model", "value": "gpt-9"}), "nova")
     assert "default_model gpt-9 (bot) is not in the model catalogue" in body["errors"][0]["message"]
-    items = [{"scope_type": "bot", "scope_id": "spark", "key": "max_context_tokens", "value": 30000},
+    items = [{"scope_type": "bot", "scope_id": "spark", "key": "history_tokens", "value": 30000},
              {"scope_type": "bot", "scope_id": "mira", "key": "temperature", "value": 0.3}]
     body = refused(await client.post("/v1/settings/batch", json={"items": items}), "spark")
-    assert ("max_context_tokens 30000 (bot) + max_output_tokens 4096 (default) = 34096 tokens"
+    assert ("history_tokens 30000 (bot) + max_output_tokens 4096 (default) = 34096 tokens"
             in body["errors"][0]["message"])
     assert await events(raw) == 0
 
@@ -73,16 +73,16 @@ async def test_a_temperature_outside_the_models_range_is_refused(client: AsyncCl
 async def test_a_rollback_dry_run_reports_what_the_limits_would_refuse(client: AsyncClient) -> None:
     roomy = {**DEFAULT_CATALOGUE, "llama-3.2-3b": {"context_window": 65536, "max_output_tokens": 8192}}
     for path, body in (("/v1/settings/global", {"models": roomy}),
-                       ("/v1/settings/bots/spark", {"max_context_tokens": 50000}),  # revision 2
-                       ("/v1/settings/bots/spark", {"max_context_tokens": 20000}),
+                       ("/v1/settings/bots/spark", {"history_tokens": 50000}),  # revision 2
+                       ("/v1/settings/bots/spark", {"history_tokens": 20000}),
                        ("/v1/settings/global", {"models": None})):  # back to the default catalogue
         assert (await client.patch(path, json=body)).status_code == 200
-    plan = {"to": {"revision": 2}, "scope": "bots/spark", "keys": ["max_context_tokens"]}
+    plan = {"to": {"revision": 2}, "scope": "bots/spark", "keys": ["history_tokens"]}
     r = await client.post("/v1/rollback", json={**plan, "dry_run": True})
     assert r.status_code == 200, r.text
     problems = r.json()["model_problems"]
     assert [p["scope"] for p in problems] == ["bots/spark"]
-    assert "max_context_tokens 50000 (bot)" in problems[0]["message"] and "32768" in problems[0]["message"]
+    assert "history_tokens 50000 (bot)" in problems[0]["message"] and "32768" in problems[0]["message"]
     refused(await client.post("/v1/rollback", json=plan), "spark")
     fine = await client.post("/v1/rollback", json={"to": {"revision": 3}, "scope": "bots/spark", "dry_run": True})
     assert fine.json()["model_problems"] == []
@@ -92,14 +92,14 @@ async def test_check_reports_every_bot_against_its_model(client: AsyncClient, ru
     report = (await client.get("/v1/check")).json()
     assert report["ok"] is True and [b["bot"] for b in report["bots"]] == ["mira", "nova", "spark"]
     assert [b["model"] for b in report["bots"]] == ["grok-4-fast", "qwen3-8b", "llama-3.2-3b"]
-    legacy = [set_op(scopes.bot("spark"), "max_context_tokens", 40000)]  # stored before the catalogue existed
+    legacy = [set_op(scopes.bot("spark"), "history_tokens", 40000)]  # stored before the catalogue existed
     await writer.apply_change(runtime.db, ChangeRequest(ops=legacy, actor="legacy", source=Source.MIGRATION), legacy)
     await runtime.service.refresh()
     report = (await client.get("/v1/check")).json()
     assert report["ok"] is False and [b["ok"] for b in report["bots"]] == [True, True, False]
     spark = report["bots"][2]
     assert [v["rule"] for v in spark["violations"]] == ["context_window"]
-    assert "max_context_tokens 40000 (bot) + max_output_tokens 4096 (default) = 44096 tokens" in \
+    assert "history_tokens 40000 (bot) + max_output_tokens 4096 (default) = 44096 tokens" in \
         spark["violations"][0]["message"]
     # an unrelated write still passes while spark is out of bounds
     assert (await client.patch("/v1/settings/bots/nova", json={"temperature": 0.3})).status_code == 200

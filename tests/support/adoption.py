@@ -15,7 +15,7 @@ Invoke = Callable[..., Result]
 # values of the wrong type; the service itself refuses to start on them.
 PROJECT_YAML = """\
 bot_defaults:                     # an alias of bot_settings_template
-  max_context_tokens: 12000
+  history_tokens: 12000
   history_bridge_messages: 4
   max_tokens: 1024                # legacy name of max_output_tokens
   mystery_knob: 3
@@ -36,7 +36,7 @@ bots:
         - ask before you assume.
       Ünïcödé is fine: 日本語, العربية, emoji 🎉.
     settings:
-      max_context_tokens: 64000
+      history_tokens: 64000
       history_duration_seconds: "a day"   # BAD
       profile_maintenance_interval_minutes: 30
       uses_tools: true

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PLATFORM = """
 bot_defaults:
-  max_context_tokens: 12000
+  history_tokens: 12000
   history_bridge_messages: 4
   nested_thing: {a: 1}
 bots:
@@ -24,7 +24,7 @@ bots:
       You are Mira. Ünïcödé ✓
       Second line.
     settings:
-      max_context_tokens: 10000
+      history_tokens: 10000
       max_tokens: 800
       mystery_knob: 3
     agent_backend: openclaw
@@ -38,15 +38,15 @@ defaults:
 def test_settings_merge_over_the_template_and_profile_fields_are_kept() -> None:
     cfg = load_bots([("bots.yaml", PLATFORM)])
     mira = cfg.layer_for("mira")
-    assert mira["max_context_tokens"] == 10000  # the bot wins
+    assert mira["history_tokens"] == 10000  # the bot wins
     assert mira["history_bridge_messages"] == 4  # from the template (alias bot_defaults)
     assert mira["max_output_tokens"] == 800  # legacy name mapped
     assert mira["system_prompt"] == "You are Mira. Ünïcödé ✓\nSecond line.\n"
     assert mira["voice_optimized"] is True and mira["name"] == "Mira"
-    assert cfg.layer_for("nova") == {"max_context_tokens": 12000, "history_bridge_messages": 4, "temperature": 0.2}
+    assert cfg.layer_for("nova") == {"history_tokens": 12000, "history_bridge_messages": 4, "temperature": 0.2}
     assert cfg.default_bot == "nova"
     # A bot that is not in the file still stands on the template.
-    assert cfg.layer_for("ghost") == {"max_context_tokens": 12000, "history_bridge_messages": 4}
+    assert cfg.layer_for("ghost") == {"history_tokens": 12000, "history_bridge_messages": 4}
 
 
 def test_unknown_keys_are_kept_as_warnings_never_used() -> None:
@@ -65,9 +65,9 @@ def test_merge_rule_mappings_recurse_and_everything_else_replaces() -> None:
 
 
 def test_a_user_file_layers_over_the_project_file() -> None:
-    user = "bots:\n  mira:\n    settings:\n      max_context_tokens: 20000\n  zed:\n    name: Zed\n"
+    user = "bots:\n  mira:\n    settings:\n      history_tokens: 20000\n  zed:\n    name: Zed\n"
     cfg = load_bots([("bots.yaml", PLATFORM), ("user.yaml", user)])
-    assert cfg.layer_for("mira")["max_context_tokens"] == 20000
+    assert cfg.layer_for("mira")["history_tokens"] == 20000
     assert cfg.layer_for("mira")["name"] == "Mira"
     assert set(cfg.bots) == {"mira", "nova", "zed"}
     assert cfg.sources == ("bots.yaml", "user.yaml")
@@ -92,9 +92,9 @@ def test_malformed_files_are_errors_naming_file_bot_and_key(text: str, fragment:
 def test_the_project_bots_yaml_ships_rich_mira_lean_nova_and_a_bot_without_settings() -> None:
     cfg = load_bots([("bots.yaml", (ROOT / "bots.yaml").read_text())])
     mira, nova = cfg.layer_for("mira"), cfg.layer_for("nova")
-    assert mira["max_context_tokens"] > 4 * nova["max_context_tokens"]
+    assert mira["history_tokens"] > 4 * nova["history_tokens"]
     assert mira["history_duration_seconds"] > nova["history_duration_seconds"]
-    assert mira["summarization_max_in_context"] > nova["summarization_max_in_context"] == 0
+    assert mira["summary_count"] > nova["summary_count"] == 0
     assert "settings:" not in (ROOT / "bots.yaml").read_text().split("spark:")[1].split("defaults:")[0]
     assert cfg.bots["spark"].settings == cfg.template
     assert not cfg.warnings

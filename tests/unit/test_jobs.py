@@ -34,8 +34,10 @@ def test_one_summarization_job_per_bot_and_one_profile_job_with_interval_sources
 @pytest.mark.parametrize(("bot", "glob", "yaml", "model"), [
     ({}, {}, {}, "dolphin-qwen-3b"),
     ({"summarization_model": ""}, {"maintenance_model": "m"}, {}, "m"),
-    ({"summarization_model": ""}, {}, {"default_model": "grok-4-fast"}, "grok-4-fast"),
-    ({"summarization_model": ""}, {}, {}, None),
+    # maintenance_model is the platform's last resort and always has a value (its default)
+    ({"summarization_model": ""}, {}, {"default_model": "grok-4-fast"}, "dolphin-qwen-3b"),
+    ({"summarization_model": ""}, {"maintenance_model": ""}, {"default_model": "grok-4-fast"}, "grok-4-fast"),
+    ({"summarization_model": ""}, {"maintenance_model": ""}, {}, None),
 ])
 def test_the_summarization_model_falls_through_empty_values(bot, glob, yaml, model) -> None:  # type: ignore[no-untyped-def]
     params = jobs.summarization_parameters(snap("mira", bot, glob, yaml))
@@ -45,9 +47,10 @@ def test_the_summarization_model_falls_through_empty_values(bot, glob, yaml, mod
 def test_profile_parameters_give_each_bot_its_model() -> None:
     params = jobs.profile_parameters(snap(None, glob={"maintenance_model": "x"}),
                                      {"mira": snap("mira", bot={"profile_maintenance_model": "p"}),
-                                      "nova": snap("nova", yaml={"default_model": "q"})})
+                                      "nova": snap("nova", yaml={"default_model": "q"}),
+                                      "zed": snap("zed", yaml={"default_model": "q", "maintenance_model": ""})})
     assert params["model"] == "x"  # profile_maintenance_model "" → the global maintenance_model
-    assert params["bots"] == {"mira": {"model": "p"}, "nova": {"model": "q"}}
+    assert params["bots"] == {"mira": {"model": "p"}, "nova": {"model": "dolphin-qwen-3b"}, "zed": {"model": "q"}}
 
 
 def test_a_changed_interval_counts_from_the_last_run_or_runs_now() -> None:

@@ -18,7 +18,7 @@ NOW = 1_800_000_000.0
 
 def snapshot(**bot: Any) -> Snapshot:
     base = {"system_prompt": "You are Test.", "default_model": "m1", "history_duration_seconds": 600,
-            "history_bridge_messages": 2, "memory_protected_recent_turns": 1, "max_context_tokens": 10_000}
+            "history_bridge_messages": 2, "memory_protected_recent_turns": 1, "history_tokens": 10_000}
     return build_snapshot("test", 7, LayerValues(bot={**base, **bot}, global_={}, yaml={}, env={}))
 
 
@@ -69,7 +69,7 @@ def test_budget_evicts_whole_turns_oldest_first_but_never_protected_turns() -> N
     messages = [msg("user", "t1 " + big), msg("assistant", "t1 reply"), msg("user", "t2 " + big),
                 msg("assistant", "t2 reply"), msg("user", "t3 " + big), msg("assistant", "t3 reply"),
                 msg("user", "t4")]
-    p = run(messages, snapshot(max_context_tokens=1500, memory_protected_recent_turns=2))
+    p = run(messages, snapshot(history_tokens=1500, memory_protected_recent_turns=2))
     assert [c.split()[0] for c in contents(p)[1:]] == ["t3", "t3", "t4"]
     ctx = p.provenance.context
     assert (ctx.dropped_by_budget, ctx.turns, ctx.protected_turns, ctx.budget_tokens) == (4, 4, 2, 1500)
@@ -81,21 +81,29 @@ def test_budget_evicts_whole_turns_oldest_first_but_never_protected_turns() -> N
 def test_when_the_protected_part_does_not_fit_the_error_says_by_how_much() -> None:
     messages = [msg("user", "x" * 4000), msg("assistant", "y"), msg("user", "z" * 4000)]
     with pytest.raises(ContextBudgetExceeded) as caught:
-        run(messages, snapshot(max_context_tokens=1500, memory_protected_recent_turns=2))
+        run(messages, snapshot(history_tokens=1500, memory_protected_recent_turns=2))
     extra = caught.value.extra
     assert extra["budget_tokens"] == 1500 and extra["over_by_tokens"] == extra["needed_tokens"] - 1500 > 0
     assert f"{extra['over_by_tokens']} tokens over" in caught.value.message
     # protected turns 0 still keeps the request's own turn
-    p = run(messages, snapshot(max_context_tokens=1100, memory_protected_recent_turns=0))
+    p = run(messages, snapshot(history_tokens=1100, memory_protected_recent_turns=0))
     assert contents(p) == ["You are Test.", "z" * 4000]
 
 
-def test_budget_zero_means_window_minus_output() -> None:
-    p = run([msg("user", "hi")], snapshot(max_context_tokens=0, model_context_window=8192, max_output_tokens=1000))
+def test_budget_is_history_tokens_capped_by_the_window_less_the_reply_reserve() -> None:
+    p = run([msg("user", "hi")], snapshot(history_tokens=100_000, model_context_window_default=8192,
+                                          max_output_tokens=1000, request_output_reserve=4096))
     assert (p.provenance.context.budget_tokens, p.request["max_tokens"]) == (7192, 1000)
-    assert p.provenance.context.budget_rule == "model_context_window − max_output_tokens"
+    assert p.provenance.context.budget_rule == ("model_context_window_default − min(request_output_reserve, "
+                                                "max_output_tokens)")
+    p = run([msg("user", "hi")], snapshot(history_tokens=100_000, model_context_window_default=8192,
+                                          max_output_tokens=6000, request_output_reserve=2000))
+    assert p.provenance.context.budget_tokens == 6192  # the reserve is the smaller of the two
+    p = run([msg("user", "hi")], snapshot(history_tokens=3000, model_context_window_default=8192))
+    assert (p.provenance.context.budget_tokens, p.provenance.context.budget_rule) == (3000, "history_tokens")
     with pytest.raises(ValidationFailed, match="leaves no room"):
-        run([msg("user", "hi")], snapshot(max_context_tokens=0, model_context_window=1000, max_output_tokens=1000))
+        run([msg("user", "hi")], snapshot(history_tokens=5000, model_context_window_default=1000,
+                                          max_output_tokens=1000, request_output_reserve=1000))
 
 
 def test_the_request_system_prompt_replaces_the_bots_only_when_the_bot_allows_it() -> None:

@@ -20,29 +20,19 @@ from app.domain.values import parse_text, validate_items, validate_value
 
 MIRA = scopes.bot("mira")
 
-# (key, kind, default) of the seed-era keys, as docs/settings.md lists them; written out
-# here by hand so a change to a default or a type is a deliberate, reviewed edit.
+# (key, kind, default) of the keys botsettings adds to the platform's (its gateway's and
+# its job catalogue's, and the profile columns); the platform's own keys are in
+# tests/unit/test_registry_defaults.py. Written out by hand so a change is deliberate.
 INVENTORY = [
-    ("max_context_tokens", Kind.INT, 0), ("max_output_tokens", Kind.INT, 4096),
-    ("model_context_window", Kind.INT, 128000), ("history_duration_seconds", Kind.INT, 1800),
-    ("history_bridge_messages", Kind.INT, 4), ("history_reload_ttl_seconds", Kind.FLOAT, 2.0),
-    ("summarization_session_gap_seconds", Kind.INT, 3600), ("summarization_min_messages", Kind.INT, 4),
+    ("history_duration_seconds", Kind.INT, 1800), ("history_bridge_messages", Kind.INT, 4),
+    ("summarization_session_gap_seconds", Kind.INT, 3600), ("summarization_min_messages", Kind.INT, 2),
     ("summarization_skip_low_signal", Kind.BOOL, True), ("summarization_min_user_messages", Kind.INT, 2),
     ("summarization_min_content_chars", Kind.INT, 160), ("summarization_min_meaningful_turns", Kind.INT, 3),
-    ("summarization_max_in_context", Kind.INT, 5), ("summarization_compact_context", Kind.BOOL, True),
-    ("summarization_batch_size", Kind.INT, 5), ("summarization_batch_concurrency", Kind.INT, 3),
-    ("memory_n_results", Kind.INT, 10), ("memory_protected_recent_turns", Kind.INT, 3),
-    ("memory_min_relevance", Kind.FLOAT, 0.01), ("memory_max_token_percent", Kind.INT, 30),
-    ("memory_dedup_similarity", Kind.FLOAT, 0.85), ("temperature", Kind.FLOAT, 0.8), ("top_p", Kind.FLOAT, 0.95),
-    ("max_tool_calls_per_turn", Kind.INT, 10), ("search_max_results", Kind.INT, 5),
-    ("search_timeout", Kind.INT, 10), ("search_include_answer", Kind.BOOL, False),
-    ("search_depth", Kind.ENUM, "basic"), ("history_summarization_interval_minutes", Kind.INT, 30),
-    ("profile_maintenance_interval_minutes", Kind.INT, 60), ("maintenance_model", Kind.STR, ""),
-    ("summarization_model", Kind.STR, "dolphin-qwen-3b"), ("profile_maintenance_model", Kind.STR, ""),
-    ("extraction_model", Kind.STR, None), ("description", Kind.STR, ""), ("system_prompt", Kind.STR, ""),
+    ("memory_protected_recent_turns", Kind.INT, 3), ("memory_max_token_percent", Kind.INT, 30),
+    ("summarization_model", Kind.STR, None), ("description", Kind.STR, ""), ("system_prompt", Kind.STR, ""),
     ("requires_memory", Kind.BOOL, True), ("voice_optimized", Kind.BOOL, False), ("uses_tools", Kind.BOOL, False),
     ("uses_search", Kind.BOOL, False), ("uses_home_assistant", Kind.BOOL, False),
-    ("default_model", Kind.STR, None), ("nextcloud", Kind.JSON, None),
+    ("default_model", Kind.STR, None), ("nextcloud", Kind.JSON, None), ("bot_type", Kind.ENUM, None),
     ("allow_request_system_prompt", Kind.BOOL, False),  # ours (issue 7): the chat gateway's rule
 ]
 

@@ -30,7 +30,10 @@ def test_snapshot_is_immutable_and_names_default_from_slug() -> None:
     assert snap["name"] == "Nova" and snap.source("name") is Layer.DEFAULT
     with pytest.raises(TypeError):
         snap.values["temperature"] = None  # type: ignore[index]
-    assert "profile_maintenance_interval_minutes" not in snap.values
+    # a global-only key acts on every bot: it is in a bot's snapshot, from the global layer down
+    assert (snap["request_output_reserve"], snap.source("request_output_reserve")) == (4096, Layer.DEFAULT)
+    glob_set = build_snapshot("nova", 1, LayerValues(bot={}, global_={"request_output_reserve": 100}, yaml={}, env={}))
+    assert (glob_set["request_output_reserve"], glob_set.source("request_output_reserve")) == (100, Layer.GLOBAL)
     glob = build_snapshot(None, 1, LayerValues(bot={}, global_={}, yaml={}, env={}))
     assert "profile_maintenance_interval_minutes" in glob.values and "name" not in glob.values
 

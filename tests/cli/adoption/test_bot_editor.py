@@ -61,7 +61,7 @@ def test_edit_round_trip_shows_the_diff_and_applies_one_change(invoke: Invoke, e
     assert "    +You are Mira, a calm and curious companion." in out
     stored = json.loads(invoke("list", "--bot", "mira", "--json", env=env).stdout)
     values = {v["key"]: v["value"] for v in stored["values"]}
-    # Keys left at their inherited value (max_context_tokens from bots.yaml…) did not become overrides.
+    # Keys left at their inherited value (history_tokens from bots.yaml…) did not become overrides.
     assert set(values) == {"temperature", "system_prompt"} and values["temperature"] == 0.4
     assert values["system_prompt"].startswith("You are Mira, a calm and curious companion. 🌙")
     assert sql(db_url, "SELECT source, reason, event_count FROM settings_changes ORDER BY first_revision") == [

@@ -43,7 +43,7 @@ def test_the_dry_run_report_is_exact_and_writes_nothing(invoke: Invoke, files: d
     assert sections["global"]["add"] == {"temperature": 0.5, "memory_n_results": 7, "max_output_tokens": 2000,
                                          "profile_maintenance_interval_minutes": 90}
     assert sections["bots/mira"]["add"] == {
-        "max_context_tokens": 64000, "history_bridge_messages": 4, "max_output_tokens": 1024, "temperature": 0.85,
+        "history_tokens": 64000, "history_bridge_messages": 4, "max_output_tokens": 1024, "temperature": 0.85,
         "name": "Mira", "description": "Compañera de conversación — voz natural ✓", "voice_optimized": True,
         "default_model": "grok-4-fast",
         "system_prompt": "You are Mira, a warm and curious companion. 🌙 You remember what people tell you\n"
@@ -51,12 +51,12 @@ def test_the_dry_run_report_is_exact_and_writes_nothing(invoke: Invoke, files: d
                          "Rules:\n  - never invent memories;\n  - ask before you assume.\n"
                          "Ünïcödé is fine: 日本語, العربية, emoji 🎉.\n"}
     assert sections["bots/nova"]["add"] == {
-        "max_context_tokens": 12000, "history_bridge_messages": 4, "temperature": 0.6,
+        "history_tokens": 12000, "history_bridge_messages": 4, "temperature": 0.6,
         "history_duration_seconds": 600, "top_p": 0.9, "max_output_tokens": 512, "name": "Nova",
         "requires_memory": False, "uses_tools": True, "nextcloud": {"room": "ops", "enabled": True},
         "system_prompt": "You are Nova.\nAnswer briefly.\n"}
     assert sections["bots/spark"]["add"] == {
-        "max_context_tokens": 12000, "history_bridge_messages": 4, "max_output_tokens": 1024, "temperature": 0.6,
+        "history_tokens": 12000, "history_bridge_messages": 4, "max_output_tokens": 1024, "temperature": 0.6,
         "name": "Spark", "default_model": "llama-3.2-3b", "description": "Local model for offline use"}
     ignored = {(i["name"], i["reason"]) for s in plan["scopes"] for i in s["ignored"]}
     assert ignored == {

@@ -87,10 +87,10 @@ async def test_a_patch_or_a_cli_set_changes_the_next_forwarded_request(
 async def test_request_overrides_win_and_are_reported(oai: openai.AsyncOpenAI, upstream: FakeUpstream) -> None:
     raw = await oai.chat.completions.with_raw_response.create(
         model="nova", messages=conversation(), temperature=1.3, max_tokens=100,  # type: ignore[arg-type]
-        extra_body={"overrides": {"max_context_tokens": 64000, "history_duration_seconds": 86400},
+        extra_body={"overrides": {"history_tokens": 64000, "history_duration_seconds": 86400},
                     "upstream_model": "grok-4", "seed": 7})
     assert raw.headers["x-settings-overrides"] == (
-        "history_duration_seconds,max_context_tokens,max_output_tokens,temperature")
+        "history_duration_seconds,history_tokens,max_output_tokens,temperature")
     sent = upstream.received[0]
     assert (sent["temperature"], sent["max_tokens"], sent["top_p"], sent["model"], sent["seed"]) == (
         1.3, 100, 0.9, "grok-4", 7)

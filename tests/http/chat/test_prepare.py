@@ -23,7 +23,7 @@ async def test_prepare_returns_the_upstream_request_and_provenance_and_forwards_
         assert (sent["model"], sent["top_p"], sent["temperature"]) == ("grok-4-fast", 0.5, 0.85)
         prov = body["provenance"]
         assert prov["settings"]["top_p"] == {"value": 0.5, "source": "request"}
-        assert prov["settings"]["max_context_tokens"] == {"value": 64000, "source": "yaml"}
+        assert prov["settings"]["history_tokens"] == {"value": 64000, "source": "yaml"}
         assert prov["context"]["dropped_system_messages"] == 1 and prov["overrides"] == {"top_p": "top_p"}
         # nova lets a request bring its own system prompt (set in the database just above)
         nova = (await http.post("/v1/bots/nova/prepare", json=ASK)).json()

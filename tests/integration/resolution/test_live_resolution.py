@@ -47,15 +47,15 @@ async def test_mira_and_nova_diverge_in_one_process(make_runtime: MakeRuntime) -
     rt = await make_runtime()  # the project's bots.yaml
     svc = rt.service
     mira, nova = svc.snapshot("mira"), svc.snapshot("nova")
-    for key in ("max_context_tokens", "history_duration_seconds", "history_bridge_messages",
-                "summarization_max_in_context", "memory_n_results"):
+    for key in ("history_tokens", "history_duration_seconds", "history_bridge_messages",
+                "summary_count", "memory_n_results"):
         assert mira[key] > nova[key], key
         assert mira.source(key) is Layer.YAML
-    await svc.patch(NOVA, {"max_context_tokens": 2000, "history_bridge_messages": 1}, actor="t")
-    await svc.patch(GLOBAL, {"max_context_tokens": 20000, "memory_n_results": 7}, actor="t")
+    await svc.patch(NOVA, {"history_tokens": 2000, "history_bridge_messages": 1}, actor="t")
+    await svc.patch(GLOBAL, {"history_tokens": 20000, "memory_n_results": 7}, actor="t")
     mira, nova = svc.snapshot("mira"), svc.snapshot("nova")
-    assert (mira["max_context_tokens"], mira.source("max_context_tokens")) == (20000, Layer.GLOBAL)
-    assert (nova["max_context_tokens"], nova.source("max_context_tokens")) == (2000, Layer.BOT)
+    assert (mira["history_tokens"], mira.source("history_tokens")) == (20000, Layer.GLOBAL)
+    assert (nova["history_tokens"], nova.source("history_tokens")) == (2000, Layer.BOT)
     assert nova["history_bridge_messages"] == 1 and mira["history_bridge_messages"] == 24
     assert mira["memory_n_results"] == nova["memory_n_results"] == 7
 
@@ -104,7 +104,7 @@ async def test_a_killed_listen_connection_reconnects_and_misses_nothing(
 async def test_concurrent_snapshots_never_mix_revisions(make_runtime: MakeRuntime, service: SettingsService) -> None:
     reader_rt = await make_runtime(bots_yaml=YAML)
     await service.patch(MIRA, {"memory_n_results": 0, "history_bridge_messages": 0,
-                               "summarization_max_in_context": 0}, actor="w")
+                               "summary_count": 0}, actor="w")
     await reader_rt.service.refresh()
     done = False
     seen: list[tuple[int, int, int]] = []
@@ -113,14 +113,14 @@ async def test_concurrent_snapshots_never_mix_revisions(make_runtime: MakeRuntim
         nonlocal done
         for i in range(1, 120):
             await service.patch(MIRA, {"memory_n_results": i, "history_bridge_messages": i,
-                                       "summarization_max_in_context": i}, actor="w")
+                                       "summary_count": i}, actor="w")
         done = True
 
     async def snapshots() -> None:
         while not done:
             snap = reader_rt.service.snapshot("mira")
             seen.append((snap["memory_n_results"], snap["history_bridge_messages"],
-                         snap["summarization_max_in_context"]))
+                         snap["summary_count"]))
             await asyncio.sleep(0)
 
     await asyncio.gather(writer(), snapshots())

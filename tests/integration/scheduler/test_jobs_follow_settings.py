@@ -85,21 +85,23 @@ async def test_each_run_gets_its_parameters_resolved_at_one_revision(make_runtim
                                                       "profile_maintenance": recorder})
     run = await rt.jobs.run_now(MIRA)
     assert run.status == "succeeded" and run.trigger == "manual"
-    assert recorder.calls[-1].parameters["model"] == "dolphin-qwen-3b"  # summarization_model's default
+    assert recorder.calls[-1].parameters["model"] == "dolphin-qwen-3b"  # maintenance_model's default
     change = await rt.service.patch(scopes.bot("mira"), {"summarization_model": "", "summarization_batch_size": 9,
-                                                         "summarization_min_messages": 6}, actor="t")
+                                                         "summarization_min_messages": 6, "maintenance_model": ""},
+                                    actor="t")
     await rt.jobs.run_now(MIRA)
     params = recorder.calls[-1].parameters
     assert params["model"] == "grok-4-fast"  # "" → maintenance_model "" → the bot's default_model
     assert (params["batch_size"], params["min_messages"], params["session_gap_seconds"]) == (9, 6, 3600)
     assert params["revision"] == recorder.calls[-1].revision == change.last_revision
+    await rt.service.delete_value(scopes.bot("mira"), "maintenance_model", actor="t")
     await rt.service.set_value(scopes.GLOBAL, "maintenance_model", "small-model", actor="t")
     await rt.jobs.run_now(MIRA)
     assert recorder.calls[-1].parameters["model"] == "small-model"
     await rt.jobs.run_now("profile_maintenance")
     assert recorder.calls[-1].parameters["bots"]["nova"] == {"model": "small-model"}
     runs = await rt.jobs.runs(MIRA)
-    assert [r.settings_revision for r in runs] == [change.last_revision + 1, change.last_revision, 0]
+    assert [r.settings_revision for r in runs] == [change.last_revision + 2, change.last_revision, 0]
 
 
 async def test_a_job_without_a_handler_is_listed_as_such_and_never_runs(make_runtime: MakeRuntime) -> None:

@@ -23,7 +23,7 @@ async def count(raw: asyncpg.Connection, table: str) -> int:
 
 async def test_a_multi_key_patch_is_one_change_with_consecutive_revisions(
         service: SettingsService, raw: asyncpg.Connection) -> None:
-    result = await service.patch(MIRA, {"temperature": 0.5, "top_p": 0.9, "max_context_tokens": 10000},
+    result = await service.patch(MIRA, {"temperature": 0.5, "top_p": 0.9, "history_tokens": 10000},
                                  actor="alice", reason="tune mira")
     assert (result.first_revision, result.last_revision, result.head) == (1, 3, 3)
     rows = await raw.fetch("SELECT revision, change_id, key, actor, reason, source FROM settings_events "
@@ -111,7 +111,7 @@ def service_dsn(db_url: str) -> str:
 async def test_the_projection_equals_a_replay_and_rebuild_repairs_drift(
         service: SettingsService, raw: asyncpg.Connection) -> None:
     await service.patch(MIRA, {"temperature": 0.5, "top_p": 0.9}, actor="t")
-    await service.patch(NOVA, {"max_context_tokens": 4000}, actor="t")
+    await service.patch(NOVA, {"history_tokens": 4000}, actor="t")
     await service.patch(MIRA, {"top_p": None}, actor="t")
     assert (await service.verify()).ok
     await raw.execute("UPDATE settings_current SET value = '0.1' WHERE key = 'temperature'")
@@ -120,7 +120,7 @@ async def test_the_projection_equals_a_replay_and_rebuild_repairs_drift(
     report = await service.verify()
     assert not report.ok
     assert {(d.scope, d.key, d.problem) for d in report.drift} == {
-        ("bots/mira", "temperature", "value"), ("bots/nova", "max_context_tokens", "missing"),
+        ("bots/mira", "temperature", "value"), ("bots/nova", "history_tokens", "missing"),
         ("bots/ghost", "temperature", "unexpected")}
     assert await service.rebuild() == 2
     assert (await service.verify()).ok

@@ -33,14 +33,14 @@ async def counts(raw: asyncpg.Connection) -> tuple[int, int]:
 async def test_a_global_output_change_that_breaks_one_bots_window_is_refused_naming_that_bot(
         runtime: Runtime, raw: asyncpg.Connection) -> None:
     service = runtime.service
-    await service.patch(SPARK, {"max_context_tokens": 26000}, actor="alice")  # 26000 + 4096 ≤ 32768
+    await service.patch(SPARK, {"history_tokens": 26000}, actor="alice")  # 26000 + 4096 ≤ 32768
     before = await counts(raw)
     with pytest.raises(ModelLimitsExceeded) as caught:
         await service.patch(GLOBAL, {"max_output_tokens": 8000}, actor="alice")
     refusal = caught.value
     assert [v.bot for v in refusal.violations] == ["spark"]  # mira (2M window) and nova (4000 + 8000) still fit
     message = refusal.errors[0].message
-    for part in ("bot 'spark' (model llama-3.2-3b)", "max_context_tokens 26000 (bot)",
+    for part in ("bot 'spark' (model llama-3.2-3b)", "history_tokens 26000 (bot)",
                  "max_output_tokens 8000 (global)", "34000 tokens", "context window 32768"):
         assert part in message, message
     assert refusal.errors[0].key == "max_output_tokens" and refusal.errors[0].scope == "bots/spark"
@@ -103,20 +103,20 @@ async def test_a_bot_already_out_of_bounds_blocks_only_writes_that_make_it_worse
         runtime: Runtime, raw: asyncpg.Connection) -> None:
     service = runtime.service
     # Stored before the catalogue existed (the store's own writer, below the check).
-    await writer.apply_change(runtime.db, ChangeRequest(ops=[set_op(SPARK, "max_context_tokens", 40000)],
+    await writer.apply_change(runtime.db, ChangeRequest(ops=[set_op(SPARK, "history_tokens", 40000)],
                                                         actor="legacy", source=Source.MIGRATION),
-                              [set_op(SPARK, "max_context_tokens", 40000)])
+                              [set_op(SPARK, "history_tokens", 40000)])
     await service.refresh()
     assert [c.ok for c in service.check_models() if c.bot == "spark"] == [False]
     await service.patch(MIRA, {"temperature": 0.6}, actor="alice")  # another bot
     await service.patch(SPARK, {"description": "still broken"}, actor="alice")  # a key the limits do not read
     await service.patch(GLOBAL, {"temperature": 0.5}, actor="alice")  # a limit key, but spark's excess is unchanged
-    await service.patch(SPARK, {"max_context_tokens": 35000}, actor="alice")  # better, still beyond: allowed
-    with pytest.raises(ModelLimitsExceeded, match="max_context_tokens 36000"):  # worse: refused
-        await service.patch(SPARK, {"max_context_tokens": 36000}, actor="alice")
+    await service.patch(SPARK, {"history_tokens": 35000}, actor="alice")  # better, still beyond: allowed
+    with pytest.raises(ModelLimitsExceeded, match="history_tokens 36000"):  # worse: refused
+        await service.patch(SPARK, {"history_tokens": 36000}, actor="alice")
     with pytest.raises(ModelLimitsExceeded, match="bot 'spark'"):  # a global change that makes spark worse
         await service.patch(GLOBAL, {"max_output_tokens": 5000}, actor="alice")
-    await service.patch(SPARK, {"max_context_tokens": 20000}, actor="alice")
+    await service.patch(SPARK, {"history_tokens": 20000}, actor="alice")
     assert all(c.ok for c in service.check_models())
 
 
@@ -124,7 +124,7 @@ async def test_two_changes_each_fine_alone_in_one_batch_are_judged_in_order(
         runtime: Runtime, raw: asyncpg.Connection) -> None:
     service = runtime.service
     results = await asyncio.gather(  # queued in the same turn: one batch
-        service.patch(SPARK, {"max_context_tokens": 26000}, actor="a"),
+        service.patch(SPARK, {"history_tokens": 26000}, actor="a"),
         service.patch(SPARK, {"max_output_tokens": 8000}, actor="b"),
         return_exceptions=True)
     assert service.committer.batches == 1

@@ -5,26 +5,31 @@ from __future__ import annotations
 from typing import Any, Literal, TypedDict
 
 SettingKey = Literal[
-    'max_context_tokens',
+    'history_tokens',
+    'history_max_age_hours',
+    'history_scope',
+    'session_memory_continuity',
+    'summary_count',
+    'seed_message_max_chars',
+    'compact_context',
+    'model_context_window_default',
     'max_output_tokens',
-    'model_context_window',
-    'history_duration_seconds',
-    'history_bridge_messages',
+    'include_summaries',
+    'agent_global_prompt_enabled',
+    'claude_code_disallowed_tools',
+    'agent_context_warning_percent',
+    'agent_context_critical_percent',
+    'agent_context_critical_policy',
+    'timeout_seconds',
+    'session_model',
+    'session_key',
+    'subagent_model',
+    'maintenance_model',
+    'extraction_model',
+    'profile_maintenance_model',
     'history_reload_ttl_seconds',
-    'summarization_session_gap_seconds',
-    'summarization_min_messages',
-    'summarization_skip_low_signal',
-    'summarization_min_user_messages',
-    'summarization_min_content_chars',
-    'summarization_min_meaningful_turns',
-    'summarization_max_in_context',
-    'summarization_compact_context',
-    'summarization_batch_size',
-    'summarization_batch_concurrency',
     'memory_n_results',
-    'memory_protected_recent_turns',
     'memory_min_relevance',
-    'memory_max_token_percent',
     'memory_dedup_similarity',
     'temperature',
     'top_p',
@@ -33,14 +38,24 @@ SettingKey = Literal[
     'search_timeout',
     'search_include_answer',
     'search_depth',
+    'summarization_batch_size',
+    'summarization_batch_concurrency',
     'history_summarization_interval_minutes',
-    'maintenance_model',
+    'history_duration_seconds',
+    'history_bridge_messages',
+    'summarization_session_gap_seconds',
+    'summarization_min_messages',
+    'summarization_skip_low_signal',
+    'summarization_min_user_messages',
+    'summarization_min_content_chars',
+    'summarization_min_meaningful_turns',
+    'memory_protected_recent_turns',
+    'memory_max_token_percent',
     'summarization_model',
-    'profile_maintenance_model',
-    'extraction_model',
     'name',
     'description',
     'system_prompt',
+    'bot_type',
     'allow_request_system_prompt',
     'requires_memory',
     'voice_optimized',
@@ -56,26 +71,31 @@ SettingKey = Literal[
 class BotSettings(TypedDict):
     """A bot's effective values, by key."""
 
-    max_context_tokens: int
+    history_tokens: int
+    history_max_age_hours: int
+    history_scope: Literal['inline+summaries', 'inline', 'summaries', 'none']
+    session_memory_continuity: bool
+    summary_count: int
+    seed_message_max_chars: int
+    compact_context: bool
+    model_context_window_default: int
     max_output_tokens: int
-    model_context_window: int
-    history_duration_seconds: int
-    history_bridge_messages: int
+    include_summaries: bool
+    agent_global_prompt_enabled: bool
+    claude_code_disallowed_tools: list[str]
+    agent_context_warning_percent: int
+    agent_context_critical_percent: int
+    agent_context_critical_policy: str
+    timeout_seconds: int | None
+    session_model: str | None
+    session_key: str | None
+    subagent_model: str | None
+    maintenance_model: str
+    extraction_model: str | None
+    profile_maintenance_model: str | None
     history_reload_ttl_seconds: float
-    summarization_session_gap_seconds: int
-    summarization_min_messages: int
-    summarization_skip_low_signal: bool
-    summarization_min_user_messages: int
-    summarization_min_content_chars: int
-    summarization_min_meaningful_turns: int
-    summarization_max_in_context: int
-    summarization_compact_context: bool
-    summarization_batch_size: int
-    summarization_batch_concurrency: int
     memory_n_results: int
-    memory_protected_recent_turns: int
     memory_min_relevance: float
-    memory_max_token_percent: int
     memory_dedup_similarity: float
     temperature: float
     top_p: float
@@ -84,14 +104,24 @@ class BotSettings(TypedDict):
     search_timeout: int
     search_include_answer: bool
     search_depth: Literal['basic', 'advanced']
+    summarization_batch_size: int
+    summarization_batch_concurrency: int
     history_summarization_interval_minutes: int
-    maintenance_model: str
-    summarization_model: str
-    profile_maintenance_model: str
-    extraction_model: str | None
+    history_duration_seconds: int
+    history_bridge_messages: int
+    summarization_session_gap_seconds: int
+    summarization_min_messages: int
+    summarization_skip_low_signal: bool
+    summarization_min_user_messages: int
+    summarization_min_content_chars: int
+    summarization_min_meaningful_turns: int
+    memory_protected_recent_turns: int
+    memory_max_token_percent: int
+    summarization_model: str | None
     name: str
     description: str
     system_prompt: str
+    bot_type: Literal['chat', 'agent'] | None
     allow_request_system_prompt: bool
     requires_memory: bool
     voice_optimized: bool
