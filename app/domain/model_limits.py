@@ -30,7 +30,6 @@ from app.domain.model_catalogue import MODELS_KEY, SAMPLING_DEFAULTS, ModelSpec,
 from app.domain.registry import REGISTRY
 from app.domain.resolution import Layer, Resolved
 from app.domain.scopes import GLOBAL, Scope, ScopeType
-from app.domain.scopes import bot as bot_scope
 
 # The settings the rules read, by role (one place to rename a key).
 HISTORY = "history_tokens"
@@ -79,7 +78,7 @@ class ModelLimitsExceeded(ValidationFailed):
     def __init__(self, violations: list[Violation], changed: Iterable[str] = ()) -> None:
         touched = set(changed)
         errors = [FieldError(key=next((s.key for s in v.settings if s.key in touched), v.settings[0].key),
-                             code="model_limit", scope=str(bot_scope(v.bot)), message=v.message)
+                             code="model_limit", scope=str(_bot(v.bot)), message=v.message)
                   for v in violations]
         bots = ", ".join(dict.fromkeys(f"'{v.bot}'" for v in violations))
         head = violations[0].message if len(violations) == 1 else f"{len(violations)} model limits exceeded ({bots})"
@@ -101,22 +100,46 @@ class Layers(msgspec.Struct, frozen=True, kw_only=True):
 def _resolve(key: str, slug: str | None, bot: Mapping[str, Any], glob: Mapping[str, Any],
              yaml: Mapping[str, Any], env: Mapping[str, Any]) -> Resolved:
     defn = REGISTRY[key]
-    layered = slug is not None and ScopeType.BOT in defn.scopes
-    for layer, values in ((Layer.BOT, bot if layered else _EMPTY), (Layer.GLOBAL, glob),
-                          (Layer.YAML, yaml if layered else _EMPTY), (Layer.ENV, env)):
-        if key in values:
-            return Resolved(values[key], layer)
+    layered = slug is not None and ScopeType.BOT in defn.scopes  # a global-only key has no bot layers
+    if layered and key in bot:
+        return Resolved(bot[key], Layer.BOT)
+    if key in glob:
+        return Resolved(glob[key], Layer.GLOBAL)
+    if layered and key in yaml:
+        return Resolved(yaml[key], Layer.YAML)
+    if key in env:
+        return Resolved(env[key], Layer.ENV)
     return Resolved(defn.default_for(slug), Layer.DEFAULT)
 
 
 def catalogue_of(layers: Layers) -> dict[str, ModelSpec]:
-    return parse_catalogue(_resolve(MODELS_KEY, None, _EMPTY, layers.stored(GLOBAL), _EMPTY, layers.env).value)
+    return _parsed(_resolve(MODELS_KEY, None, _EMPTY, layers.stored(GLOBAL), _EMPTY, layers.env).value)
+
+
+_LAST_PARSED: list[tuple[Any, dict[str, ModelSpec]]] = []
+
+
+def _parsed(value: Any) -> dict[str, ModelSpec]:
+    """The catalogue parsed once per value (a stored value is never mutated in place)."""
+    if _LAST_PARSED and _LAST_PARSED[0][0] is value:
+        return _LAST_PARSED[0][1]
+    specs = parse_catalogue(value)
+    _LAST_PARSED[:] = [(value, specs)]
+    return specs
+
+
+def _bot(slug: str) -> Scope:
+    return Scope(ScopeType.BOT, slug)  # slugs here are known bots' or a validated change's
 
 
 def effective(slug: str, layers: Layers) -> dict[str, Resolved]:
     """The limit-relevant settings of one bot, each with its source."""
-    bot, glob, yaml = layers.stored(bot_scope(slug)), layers.stored(GLOBAL), layers.yaml_for(slug)
+    bot, glob, yaml = layers.stored(_bot(slug)), layers.stored(GLOBAL), layers.yaml_for(slug)
     return {key: _resolve(key, slug, bot, glob, yaml, layers.env) for key in BOT_KEYS}
+
+
+def _exists(slug: str, layers: Layers) -> bool:
+    return layers.in_yaml(slug) or bool(layers.stored(_bot(slug)))
 
 
 def _show(key: str, r: Resolved) -> str:
@@ -229,8 +252,7 @@ def _affected(ops: list[Operation]) -> list[str] | None:
 
 def _violations(slugs: list[str], layers: Layers) -> dict[tuple[str, str, str | None], Violation]:
     catalogue = catalogue_of(layers)
-    known = set(layers.known_bots())
-    return {v.identity: v for slug in slugs if slug in known
+    return {v.identity: v for slug in slugs if _exists(slug, layers)
             for v in violations_of(slug, effective(slug, layers), catalogue)}
 
 
@@ -248,7 +270,9 @@ def check_changes(changes: list[list[Operation]], layers: Layers) -> list[ModelL
         after.apply(ops)
         if not slugs:
             slugs = list(dict.fromkeys([*overlay.layers().known_bots(), *after.layers().known_bots()]))
-        before_v, after_v = _violations(slugs, overlay.layers()), _violations(slugs, after.layers())
+        after_v = _violations(slugs, after.layers())
+        # Only a bot out of bounds after the change needs its state before (new or worse?).
+        before_v = _violations(list(dict.fromkeys(v.bot for v in after_v.values())), overlay.layers())
         worse = [v for key, v in after_v.items() if key not in before_v or v.excess > before_v[key].excess]
         if worse:
             outcomes.append(ModelLimitsExceeded(worse, (op.key for op in ops)))
