@@ -163,6 +163,8 @@ def violations_of(slug: str, values: Mapping[str, Resolved], catalogue: Mapping[
             f"('{MODELS_KEY}': {', '.join(sorted(catalogue)) or 'empty'})")
         return found  # its limits are unknown: nothing else to compare with
     output, history = values[OUTPUT].value, values[HISTORY].value
+    if not all(_number(v) for v in (output, history, values[WINDOW_DEFAULT].value)):
+        return found  # not a value the registry lets through; nothing to compare (never a crash here)
     if spec is not None:
         window, window_text = spec.context_window, f"the model's context window {spec.context_window}"
         ranges = spec.ranges
@@ -181,11 +183,15 @@ def violations_of(slug: str, values: Mapping[str, Resolved], catalogue: Mapping[
             f"{history + output} tokens is beyond {window_text}", history + output - window)
     for key in SAMPLING:
         value, allowed = values[key].value, ranges[key]
-        if not allowed.holds(value):
+        if _number(value) and not allowed.holds(value):
             add(key, {"min": allowed.min, "max": allowed.max}, (key,),
                 f"{subject}: {_show(key, values[key])} is outside the model's range {allowed.min:g}…{allowed.max:g}",
                 max(allowed.min - value, value - allowed.max))
     return found
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def check_all(layers: Layers) -> list[BotCheck]:
