@@ -70,13 +70,16 @@ async def test_a_temperature_outside_the_models_range_is_refused(client: AsyncCl
     refused(await client.patch("/v1/settings/bots/mira", json={"temperature": 1.2}), "mira")
 
 
-async def test_a_rollback_dry_run_reports_what_the_limits_would_refuse(client: AsyncClient) -> None:
+async def test_rollback_and_revert_dry_runs_report_what_the_limits_would_refuse(client: AsyncClient) -> None:
     roomy = {**DEFAULT_CATALOGUE, "llama-3.2-3b": {"context_window": 65536, "max_output_tokens": 8192}}
+    changes = []
     for path, body in (("/v1/settings/global", {"models": roomy}),
                        ("/v1/settings/bots/spark", {"history_tokens": 50000}),  # revision 2
                        ("/v1/settings/bots/spark", {"history_tokens": 20000}),
                        ("/v1/settings/global", {"models": None})):  # back to the default catalogue
-        assert (await client.patch(path, json=body)).status_code == 200
+        r = await client.patch(path, json=body)
+        assert r.status_code == 200
+        changes.append(r.json()["change_id"])
     plan = {"to": {"revision": 2}, "scope": "bots/spark", "keys": ["history_tokens"]}
     r = await client.post("/v1/rollback", json={**plan, "dry_run": True})
     assert r.status_code == 200, r.text
@@ -86,6 +89,10 @@ async def test_a_rollback_dry_run_reports_what_the_limits_would_refuse(client: A
     refused(await client.post("/v1/rollback", json=plan), "spark")
     fine = await client.post("/v1/rollback", json={"to": {"revision": 3}, "scope": "bots/spark", "dry_run": True})
     assert fine.json()["model_problems"] == []
+    # a revert of the change that brought spark back within the window, alike
+    r = await client.post(f"/v1/changes/{changes[2]}/revert", json={"dry_run": True})
+    assert r.status_code == 200 and [p["scope"] for p in r.json()["model_problems"]] == ["bots/spark"]
+    refused(await client.post(f"/v1/changes/{changes[2]}/revert", json={}), "spark")
 
 
 async def test_check_reports_every_bot_against_its_model(client: AsyncClient, runtime: Runtime) -> None:
