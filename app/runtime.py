@@ -26,6 +26,7 @@ from app.services import (
     HistoryService,
     JobsService,
     PlatformService,
+    RegistryService,
     Services,
     SessionsService,
     SettingsService,
@@ -88,7 +89,7 @@ class Runtime:
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
                                  adoption=adoption, jobs=jobs,
                                  chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db),
-                                 platform=PlatformService(db, adoption))
+                                 platform=PlatformService(db, adoption), registry=RegistryService(settings, history))
         self.scheduler: JobScheduler | None = None
 
     @property

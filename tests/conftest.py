@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import Config, normalize_database_url
+from app.domain import registry
 from app.runtime import Runtime
 from app.services import HistoryService, SettingsService, settings_with_history
 from app.store import migrations
@@ -166,3 +167,12 @@ async def raw(db_url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(asyncpg_dsn(db_url))
     yield conn
     await conn.close()
+
+
+@pytest.fixture(autouse=True)
+def builtin_registry() -> Iterator[None]:
+    """Each test starts and ends with the built-in registry: the registry is per process,
+    and a test's database (with its key definitions) is gone after it."""
+    registry.install(registry.BUILTIN)
+    yield
+    registry.install(registry.BUILTIN)

@@ -16,7 +16,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, chat, check, compat, health, history, jobs, settings, snapshot, watch
+from app.api import bots, chat, check, compat, health, history, jobs, keys, settings, snapshot, watch
 from app.api.fast_reads import FastReads
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -68,7 +68,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *check.HANDLERS, *watch.HANDLERS,
-                        *snapshot.HANDLERS, *history.HANDLERS,
+                        *snapshot.HANDLERS, *history.HANDLERS, *keys.HANDLERS,
                         *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
@@ -76,7 +76,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
                                         max_body_bytes=config.max_body_bytes)],
         # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
         dependencies={"service": provider("settings"), **{name: provider(name) for name in
-                                                          ("history", "bots", "adoption", "jobs", "chat")}},
+                                                          ("history", "bots", "adoption", "jobs", "chat",
+                                                                       "registry")}},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=security_headers,

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import click
 
-from app.cli import admin, adoption, bot_editor, check, effective, history, jobs, platform, prepare, settings, tokens
+from app.cli import (
+    admin,
+    adoption,
+    bot_editor,
+    check,
+    effective,
+    history,
+    jobs,
+    keys,
+    platform,
+    prepare,
+    settings,
+    tokens,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -19,7 +32,7 @@ def cli() -> None:
 
 for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS, *history.COMMANDS, *adoption.COMMANDS,
                 *bot_editor.COMMANDS, *prepare.COMMANDS, *jobs.COMMANDS, *tokens.COMMANDS,
-                *platform.COMMANDS, *check.COMMANDS]:
+                *platform.COMMANDS, *keys.COMMANDS, *check.COMMANDS]:
     cli.add_command(command)
 
 

@@ -15,7 +15,8 @@ from uuid import UUID
 import msgspec
 
 from app.domain.errors import Conflict, FieldError, TooLarge, ValidationFailed
-from app.domain.registry import REGISTRY, canonical_key, lookup_writable
+from app.domain.registry import LEGACY_NAMES, REGISTRY, canonical_key, current, lookup_writable
+from app.domain.registry_log import is_definition, validate_entry
 from app.domain.scopes import Scope
 from app.domain.values import validate_value, written_value
 
@@ -181,6 +182,19 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
                 seen.add((op.scope, op.key))
                 ops.append(op)
             continue
+        if is_definition(op.key):  # a key definition (app/domain/registry_log.py)
+            if (op.scope, op.key) in seen or not op.scope.is_global:
+                errors.append(FieldError(key=op.key, code="scope_not_allowed", scope=str(op.scope),
+                                         message=f"'{op.key}' is a key definition: once, in the global scope"))
+                continue
+            seen.add((op.scope, op.key))
+            try:
+                doc = validate_entry(op.key, op.value, current()) if op.op is Op.SET else None
+            except ValidationFailed as exc:
+                errors.extend(exc.errors)
+                continue
+            ops.append(Operation(op.scope, op.key, op.op, doc))
+            continue
         key, warning = canonical_key(op.key)
         if warning:
             warnings.append(warning)
@@ -200,6 +214,23 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
     if errors:
         raise ValidationFailed(errors)
     return ops, warnings
+
+
+def with_legacy_deletes(ops: list[Operation]) -> list[Operation]:
+    """The operations of a change to commit: a key's legacy names in the scope go with
+    any write of it (deletes, no-ops where absent), so a value stored under an old name
+    never outlives a write of the current one (app/domain/upcast.py)."""
+    if not LEGACY_NAMES:
+        return ops
+    named = {(op.scope, op.key) for op in ops}
+    out: list[Operation] = []
+    for op in ops:
+        for old in (name for name, new in LEGACY_NAMES.items() if new == op.key):
+            if (op.scope, old) not in named:
+                named.add((op.scope, old))
+                out.append(Operation(op.scope, old, Op.DELETE, None))
+        out.append(op)
+    return out
 
 
 def check_expectations(expect: Expectations, scope_revisions: dict[Scope, int],

@@ -112,7 +112,10 @@ def _resolve(key: str, slug: str | None, bot: Mapping[str, Any], glob: Mapping[s
     return Resolved(defn.default_for(slug), Layer.DEFAULT)
 
 
-def catalogue_of(layers: Layers) -> dict[str, ModelSpec]:
+def catalogue_of(layers: Layers) -> dict[str, ModelSpec] | None:
+    """The catalogue in force (None: the installed registry has no catalogue key)."""
+    if MODELS_KEY not in REGISTRY:
+        return None
     return _parsed(_resolve(MODELS_KEY, None, _EMPTY, layers.stored(GLOBAL), _EMPTY, layers.env).value)
 
 
@@ -135,7 +138,8 @@ def _bot(slug: str) -> Scope:
 def effective(slug: str, layers: Layers) -> dict[str, Resolved]:
     """The limit-relevant settings of one bot, each with its source."""
     bot, glob, yaml = layers.stored(_bot(slug)), layers.stored(GLOBAL), layers.yaml_for(slug)
-    return {key: _resolve(key, slug, bot, glob, yaml, layers.env) for key in BOT_KEYS}
+    # Keys are data: a key the installed registry no longer has turns its rules off.
+    return {key: _resolve(key, slug, bot, glob, yaml, layers.env) for key in BOT_KEYS if key in REGISTRY}
 
 
 def _exists(slug: str, layers: Layers) -> bool:
@@ -148,8 +152,10 @@ def _show(key: str, r: Resolved) -> str:
 
 def violations_of(slug: str, values: Mapping[str, Resolved], catalogue: Mapping[str, ModelSpec]) -> list[Violation]:
     """Every rule this bot's configuration breaks (empty: it fits its model)."""
-    model = values[MODEL].value
     found: list[Violation] = []
+    if MODEL not in values:
+        return found
+    model = values[MODEL].value
 
     def add(rule: str, limit: Any, keys: tuple[str, ...], message: str, excess: float = 0.0) -> None:
         found.append(Violation(bot=slug, model=model, rule=rule, limit=limit, excess=excess, message=message,
@@ -162,9 +168,10 @@ def violations_of(slug: str, values: Mapping[str, Resolved], catalogue: Mapping[
             f"bot '{slug}': {_show(MODEL, values[MODEL])} is not in the model catalogue "
             f"('{MODELS_KEY}': {', '.join(sorted(catalogue)) or 'empty'})")
         return found  # its limits are unknown: nothing else to compare with
-    output, history = values[OUTPUT].value, values[HISTORY].value
-    if not all(_number(v) for v in (output, history, values[WINDOW_DEFAULT].value)):
+    if not all(_number(values[k].value) for k in (OUTPUT, HISTORY, WINDOW_DEFAULT) if k in values):
         return found  # not a value the registry lets through; nothing to compare (never a crash here)
+    output = values[OUTPUT].value if OUTPUT in values else 0
+    history = values[HISTORY].value if HISTORY in values else 0
     if spec is not None:
         window, window_text = spec.context_window, f"the model's context window {spec.context_window}"
         ranges = spec.ranges
@@ -172,16 +179,18 @@ def violations_of(slug: str, values: Mapping[str, Resolved], catalogue: Mapping[
             add("max_output_tokens", spec.max_output_tokens, (OUTPUT,),
                 f"{subject}: {_show(OUTPUT, values[OUTPUT])} is above the model's output limit "
                 f"{spec.max_output_tokens}", output - spec.max_output_tokens)
+    elif WINDOW_DEFAULT not in values:
+        return found
     else:
         window = values[WINDOW_DEFAULT].value
         window_text = f"the fallback window {_show(WINDOW_DEFAULT, values[WINDOW_DEFAULT])}"
         ranges = {k: SamplingRange(*SAMPLING_DEFAULTS[k]) for k in SAMPLING}
     if history + output > window:
-        keys = (HISTORY, OUTPUT) if spec is not None else (HISTORY, OUTPUT, WINDOW_DEFAULT)
+        keys = tuple(k for k in (HISTORY, OUTPUT) if k in values) + (() if spec is not None else (WINDOW_DEFAULT,))
         add("context_window", window, keys,
-            f"{subject}: {_show(HISTORY, values[HISTORY])} + {_show(OUTPUT, values[OUTPUT])} = "
+            f"{subject}: {' + '.join(_show(k, values[k]) for k in (HISTORY, OUTPUT) if k in values)} = "
             f"{history + output} tokens is beyond {window_text}", history + output - window)
-    for key in SAMPLING:
+    for key in (k for k in SAMPLING if k in values):
         value, allowed = values[key].value, ranges[key]
         if _number(value) and not allowed.holds(value):
             add(key, {"min": allowed.min, "max": allowed.max}, (key,),
@@ -200,8 +209,9 @@ def check_all(layers: Layers) -> list[BotCheck]:
     checks = []
     for slug in layers.known_bots():
         values = effective(slug, layers)
-        found = violations_of(slug, values, catalogue)
-        checks.append(BotCheck(bot=slug, model=values[MODEL].value, ok=not found, violations=found))
+        found = violations_of(slug, values, catalogue) if catalogue is not None else []
+        model = values[MODEL].value if MODEL in values else None
+        checks.append(BotCheck(bot=slug, model=model, ok=not found, violations=found))
     return checks
 
 
@@ -258,6 +268,8 @@ def _affected(ops: list[Operation]) -> list[str] | None:
 
 def _violations(slugs: list[str], layers: Layers) -> dict[tuple[str, str, str | None], Violation]:
     catalogue = catalogue_of(layers)
+    if catalogue is None:
+        return {}
     return {v.identity: v for slug in slugs if _exists(slug, layers)
             for v in violations_of(slug, effective(slug, layers), catalogue)}
 

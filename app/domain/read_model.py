@@ -19,6 +19,8 @@ from app.domain.bots_yaml import BotsConfig
 from app.domain.errors import NotFound
 from app.domain.events import AppliedChange, Event, Op
 from app.domain.history import put
+from app.domain.registry import install
+from app.domain.registry_log import is_definition, registry_from
 from app.domain.resolution import (
     LayerReading,
     LayerValues,
@@ -29,6 +31,7 @@ from app.domain.resolution import (
     validate_overrides,
 )
 from app.domain.scopes import GLOBAL, Scope, ScopeType
+from app.domain.upcast import upcast_event, upcast_state
 
 log = structlog.get_logger("botsettings.resolver")
 _EMPTY: Mapping[str, Any] = {}
@@ -51,6 +54,7 @@ class Resolver:
     def load(self, revision: int, state: dict[Scope, dict[str, Any]]) -> None:
         """Replace the whole state (start-up, or a catch-up too long to replay)."""
         self._state = state
+        self._install_registry()
         self.revision = revision
         self._cache.clear()
 
@@ -62,7 +66,10 @@ class Resolver:
                 continue
             if event.revision != self.revision + 1:
                 raise RuntimeError(f"event {event.revision} does not follow revision {self.revision}")
+            event = upcast_event(event)
             put(self._state, event.scope, event.key, event.op is Op.SET, event.value)
+            if is_definition(event.key):
+                self._install_registry()
             self.revision = event.revision
             changes.setdefault(event.change_id, []).append(event)
             if event.scope.is_global:
@@ -80,6 +87,13 @@ class Resolver:
                 except Exception:
                     log.exception("subscriber.failed", change_id=str(change.change_id))
         return applied
+
+    def _install_registry(self) -> None:
+        """Install the registry the state's definitions make (app/domain/registry_log.py),
+        then read the stored values again under its names (a rename may have come)."""
+        install(registry_from(self._state.get(GLOBAL, {})))
+        self._state = upcast_state(self._state)
+        self._cache.clear()
 
     def set_stale(self, stale: bool) -> None:
         if stale != self.stale:

@@ -13,6 +13,8 @@
 - :class:`~app.services.jobs.JobsService` — jobs, runs, the schedule, scheduled changes;
 - :class:`~app.services.chat.ChatService` — preparing chat requests for the gateway;
 - :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions;
+- :class:`~app.services.registry.RegistryService` — the key registry: every key's
+  definition, and the platform's schema shape;
 - :class:`~app.services.platform.PlatformService` — the platform's own tables: import,
   attach in place, detach.
 
@@ -30,13 +32,14 @@ from app.services.chat import ChatService
 from app.services.history import HistoryService
 from app.services.jobs import JobsService
 from app.services.platform import PlatformService
+from app.services.registry import RegistryService
 from app.services.sessions import SessionsService
 from app.services.settings import SettingsService
 from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY, Snapshots
 from app.store.database import Database
 
 __all__ = ["AdoptionService", "BotsService", "ChatService", "HistoryService", "JobsService", "PlatformService",
-           "Services", "SessionsService", "SettingsService", "settings_with_history"]
+           "RegistryService", "Services", "SessionsService", "SettingsService", "settings_with_history"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class Services:
     chat: ChatService
     sessions: SessionsService  # the operators' page's sign-in sessions
     platform: PlatformService  # the platform's own tables: import, attach, detach
+    registry: RegistryService  # the key registry's definitions
 
 
 def settings_with_history(db: Database, read_model: Resolver | None = None, *,

@@ -62,10 +62,11 @@ class AdoptionService:
         self._settings = settings
         self._history = history
 
-    async def stored_state(self) -> StoredState:
-        """Every stored value and every scope's revision, read in one snapshot."""
+    async def stored_state(self, *, as_written: bool = False) -> StoredState:
+        """Every stored value and every scope's revision, read in one snapshot (under the
+        current key names, or ``as_written``: the names the log holds them under)."""
         async with self._db.snapshot() as conn:
-            return await read_state(conn)
+            return await read_state(conn, as_written=as_written)
 
     async def apply_ops(self, ops: list[Operation], state: StoredState, *, actor: str,
                         reason: str, source: Source) -> ChangeResult | None:
@@ -136,14 +137,15 @@ class AdoptionService:
                          reason: str, source: Source = Source.CLI) -> RenameOutcome:
         """Move the values stored under ``old`` to ``new`` in every scope, in one change.
 
-        For registry renames: values stored before a key was renamed would otherwise sit
-        under a name nothing reads. ``old`` is deleted as written (no legacy mapping).
+        For registry renames: values stored before a key was renamed are read under the
+        new name already (app/domain/upcast.py); this moves them for good. ``old`` is read
+        and deleted as written (no legacy mapping).
         """
         if old == new:
             raise ValidationFailed([FieldError(key=new, message="the old and the new name are the same")])
         if new not in REGISTRY:
             raise ValidationFailed([FieldError(key=new, code="unknown_key", message=f"unknown setting '{new}'")])
-        state = await self.stored_state()
+        state = await self.stored_state(as_written=True)
         moves: list[Move] = []
         ops: list[Operation] = []
         clashes: list[FieldError] = []

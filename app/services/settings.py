@@ -33,6 +33,7 @@ from app.domain.events import (
     delete_op,
     normalize_request,
     set_op,
+    with_legacy_deletes,
 )
 from app.domain.model_limits import BotCheck, Layers, ModelLimitsExceeded, check_all, check_changes
 from app.domain.read_model import Resolver, Subscriber
@@ -83,7 +84,12 @@ class SettingsService:
             raise ValidationFailed([FieldError(key="ops", message="a change needs at least one operation")])
         ops, warnings = normalize_request(request)
         started = time.perf_counter()
-        result = await self._committer.submit(request, ops, in_transaction)
+        committed = with_legacy_deletes(ops)
+        result = await self._committer.submit(request, committed, in_transaction)
+        if len(committed) != len(ops):  # answer for the operations asked; the log has the deletes too
+            implicit = {(str(o.scope), o.key) for o in committed} - {(str(o.scope), o.key) for o in ops}
+            result = msgspec.structs.replace(result, items=[i for i in result.items
+                                                            if (i.scope, i.key) not in implicit])
         metrics.CHANGE_SECONDS.observe(time.perf_counter() - started)
         metrics.CHANGES.labels(request.source.value, "applied" if result.changed else "noop").inc()
         if warnings:

@@ -9,7 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.registry import LEGACY_NAMES
 from app.domain.scopes import Scope, ScopeType
+from app.domain.upcast import current_name, upcast_values
 from app.store import schema
 from app.store.reader import head
 
@@ -28,4 +30,14 @@ async def stored_layers(conn: AsyncConnection, bots: list[str] | None) -> tuple[
     layers: Layers = {}
     for row in await conn.execute(query):
         layers.setdefault(Scope(ScopeType(row.scope_type), row.scope_id), {})[row.key] = (row.value, row.revision)
-    return at, layers
+    return at, {scope: _upcast(values) for scope, values in layers.items()}
+
+
+def _upcast(values: dict[str, tuple[Any, int]]) -> dict[str, tuple[Any, int]]:
+    """One scope's values under the registry's current names (app/domain/upcast.py)."""
+    if not any(key in LEGACY_NAMES for key in values):
+        return values
+    renamed = upcast_values({key: value for key, (value, _) in values.items()})
+    revisions = {current_name(key): revision for key, (_, revision) in values.items()}
+    revisions.update({key: revision for key, (_, revision) in values.items() if key not in LEGACY_NAMES})
+    return {key: (value, revisions[key]) for key, value in renamed.items()}

@@ -19,6 +19,7 @@ from app.domain.audit import ChangeInfo, EventFilter
 from app.domain.events import Event
 from app.domain.history import State, copy_state, replay, state_from_json, state_to_json, unreplay
 from app.domain.scopes import Scope, ScopeType
+from app.domain.upcast import names_of, upcast_state, upcast_values
 from app.store import reader, schema
 from app.store.reader import event_from_row
 
@@ -47,7 +48,7 @@ async def events_page(conn: AsyncConnection, f: EventFilter, limit: int, below: 
     if f.scope is not None:
         query = query.where(e.scope_type == f.scope.type.value, e.scope_id == f.scope.id)
     if f.key is not None:
-        query = query.where(e.key == f.key)
+        query = query.where(e.key.in_(names_of(f.key)))
     if f.change_id is not None:
         query = query.where(e.change_id == f.change_id)
     return [event_from_row(r) for r in await conn.execute(_who_and_when(query, schema.events, f))]
@@ -69,7 +70,7 @@ async def changes_page(conn: AsyncConnection, f: EventFilter, limit: int, below:
         if f.scope is not None:
             touches = touches.where(e.scope_type == f.scope.type.value, e.scope_id == f.scope.id)
         if f.key is not None:
-            touches = touches.where(e.key == f.key)
+            touches = touches.where(e.key.in_(names_of(f.key)))
         query = query.where(touches.exists())
     return [_change(r) for r in await conn.execute(query)]
 
@@ -141,7 +142,7 @@ _SCOPE_AT = sa.text("""
 
 async def scope_state_at(conn: AsyncConnection, scope: Scope, revision: int) -> dict[str, Any]:
     rows = await conn.execute(_SCOPE_AT, {"t": scope.type.value, "i": scope.id, "rev": revision})
-    return {r.key: r.value for r in rows}
+    return upcast_values({r.key: r.value for r in rows})
 
 
 async def whole_state_at(conn: AsyncConnection, revision: int, head: int, *, use_projection: bool = True) -> State:
@@ -170,7 +171,7 @@ async def latest_snapshot(conn: AsyncConnection, at_most: int | None = None) -> 
     if at_most is not None:
         query = query.where(s.revision <= at_most)
     row = (await conn.execute(query)).first()
-    return (row.revision, state_from_json(row.state)) if row else (0, {})
+    return (row.revision, upcast_state(state_from_json(row.state))) if row else (0, {})
 
 
 async def last_snapshot_revision(conn: AsyncConnection) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.events import AppliedChange, Event, Op, Source
 from app.domain.records import Drift, StoredValue, VerifyReport
+from app.domain.registry import UNSET, upcast
 from app.domain.scopes import Scope, ScopeType
+from app.domain.upcast import current_name, names_of, upcast_event, upcast_state
 from app.store import schema
 
 
@@ -32,15 +35,29 @@ async def scope_values(conn: AsyncConnection, scope: Scope) -> list[StoredValue]
     rows = await conn.execute(
         sa.select(c.key, c.value, c.key_version, c.revision, c.updated_at, c.updated_by)
         .where(c.scope_type == scope.type.value, c.scope_id == scope.id).order_by(c.key))
-    return [StoredValue(**r._mapping) for r in rows]
+    return upcast_stored([StoredValue(**r._mapping) for r in rows])
+
+
+def upcast_stored(values: list[StoredValue]) -> list[StoredValue]:
+    """Stored values under the registry's current names (app/domain/upcast.py)."""
+    current = {v.key for v in values if current_name(v.key) == v.key}
+    out: list[StoredValue] = []
+    for v in values:
+        key, value = upcast(v.key, v.value)
+        if key == v.key:
+            out.append(v)
+        elif value is not UNSET and key not in current:
+            out.append(msgspec.structs.replace(v, key=key, value=value))
+    return sorted(out, key=lambda v: v.key)
 
 
 async def stored_value(conn: AsyncConnection, scope: Scope, key: str) -> StoredValue | None:
     c = schema.current.c
-    row = (await conn.execute(
+    rows = await conn.execute(
         sa.select(c.key, c.value, c.key_version, c.revision, c.updated_at, c.updated_by)
-        .where(c.scope_type == scope.type.value, c.scope_id == scope.id, c.key == key))).first()
-    return StoredValue(**row._mapping) if row else None
+        .where(c.scope_type == scope.type.value, c.scope_id == scope.id, c.key.in_(names_of(key))))
+    found = [v for v in upcast_stored([StoredValue(**r._mapping) for r in rows]) if v.key == key]
+    return found[0] if found else None
 
 
 async def key_version(conn: AsyncConnection, scope: Scope, key: str) -> int:
@@ -50,20 +67,20 @@ async def key_version(conn: AsyncConnection, scope: Scope, key: str) -> int:
     return value or 0
 
 
-async def all_current(conn: AsyncConnection) -> tuple[int, dict[Scope, dict[str, Any]]]:
+async def all_current(conn: AsyncConnection, *, as_written: bool = False) -> tuple[int, dict[Scope, dict[str, Any]]]:
     """The whole projection and the head it belongs to (call in a snapshot unit of work)."""
     at = await head(conn)
-    return at, await current_state(conn)
+    return at, await current_state(conn, as_written=as_written)
 
 
-async def current_state(conn: AsyncConnection) -> dict[Scope, dict[str, Any]]:
+async def current_state(conn: AsyncConnection, *, as_written: bool = False) -> dict[Scope, dict[str, Any]]:
     """The projection (which equals a replay of the log to the head: invariant 4), read
-    in the caller's transaction."""
+    in the caller's transaction; under the current key names unless ``as_written``."""
     state: dict[Scope, dict[str, Any]] = {}
     c = schema.current.c
     for row in await conn.execute(sa.select(c.scope_type, c.scope_id, c.key, c.value)):
         state.setdefault(Scope(ScopeType(row.scope_type), row.scope_id), {})[row.key] = row.value
-    return state
+    return state if as_written else upcast_state(state)
 
 
 async def bots_first_seen(conn: AsyncConnection) -> tuple[float | None, dict[str, float]]:
@@ -77,11 +94,12 @@ async def bots_first_seen(conn: AsyncConnection) -> tuple[float | None, dict[str
 
 
 def event_from_row(row: Any) -> Event:
-    return Event(revision=row.revision, change_id=row.change_id,
+    """An event of the log, under the registry's current names (app/domain/upcast.py)."""
+    return upcast_event(Event(revision=row.revision, change_id=row.change_id,
                  scope=Scope(ScopeType(row.scope_type), row.scope_id), key=row.key, op=Op(row.op),
                  value=row.value, previous=row.previous, had_previous=row.had_previous,
                  key_version=row.key_version, actor=row.actor, reason=row.reason,
-                 source=Source(row.source), recorded_at=row.recorded_at)
+                 source=Source(row.source), recorded_at=row.recorded_at))
 
 
 async def events_after(conn: AsyncConnection, revision: int, limit: int = 10_000) -> list[Event]:

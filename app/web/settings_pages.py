@@ -23,10 +23,7 @@ from app.domain.scopes import Scope
 from app.http.deps import Service
 from app.services.settings import SettingsService
 from app.web.render import current_principal, may, page, read_field, show
-from app.web.views import SOURCE_TEXT, bot_groups, global_groups
-
-_BOT_KEYS = {d.key: d for d in BOT_KEYS}
-_GLOBAL_KEYS = {d.key: d for d in GLOBAL_KEYS}
+from app.web.views import SOURCE_TEXT, bot_groups, global_groups, hidden_count
 
 
 @get("/", name="web.bots")
@@ -65,6 +62,7 @@ def _scope_page(request: Request[Any, Any, Any], service: SettingsService, scope
                     revision=service.revision, source_text=SOURCE_TEXT)
     profile = service.snapshot(scope.id)
     return page(request, "bot.html", status=status, slug=scope.id, profile=profile,
+                bot_type=profile["bot_type"] or "chat", hidden=hidden_count(profile["bot_type"]),
                 groups=bot_groups(service, scope.id, errors), can_edit=can_edit, notice=notice,
                 errors=errors or {}, scope=str(scope), revision=service.revision,
                 source_text=SOURCE_TEXT, in_yaml=service.in_yaml(scope.id))
@@ -88,7 +86,7 @@ async def global_page(request: Request[Any, Any, Any], service: Service, saved: 
 
 
 def _definition(scope: Scope, key: str) -> SettingDef:
-    defn = (_GLOBAL_KEYS if scope.is_global else _BOT_KEYS).get(key)
+    defn = next((d for d in (GLOBAL_KEYS if scope.is_global else BOT_KEYS) if d.key == key), None)
     if defn is None:
         raise NotFoundException(f"'{key}' is not a setting of {scope}")
     return defn

@@ -12,9 +12,9 @@ from app.domain.registry import SettingDef
 from app.domain.resolution import BOT_KEYS, GLOBAL_KEYS, Layer, LayerReading
 from app.services.settings import SettingsService
 
-BOT_KEY_NAMES = frozenset(d.key for d in BOT_KEYS)
 # The registry's areas, in the order an operator thinks about a bot.
-AREAS = ("profile", "context", "history", "summarization", "memory", "generation", "search", "maintenance")
+AREAS = ("profile", "context", "history", "summarization", "memory", "generation", "search", "agent",
+         "maintenance")
 SOURCE_TEXT = {
     Layer.REQUEST: "a request override",
     Layer.BOT: "this bot's own value, stored in the database",
@@ -61,10 +61,20 @@ def _below(readings: list[LayerReading], stored_layer: Layer) -> LayerReading | 
     return None
 
 
+def applicable(bot_type: str | None) -> list[SettingDef]:
+    """The keys a bot's page shows: those that act on its type (the platform's
+    ``applies_to``; a bot without a type is a chat bot). The profile is always shown."""
+    return [d for d in BOT_KEYS if d.area == "profile" or d.applies(bot_type)]
+
+
+def hidden_count(bot_type: str | None) -> int:
+    return len(BOT_KEYS) - len(applicable(bot_type))
+
+
 def bot_groups(service: SettingsService, slug: str, errors: dict[str, tuple[str, str]] | None = None) -> list[Group]:
     snap = service.snapshot(slug)
     rows = []
-    for defn in BOT_KEYS:
+    for defn in applicable(snap["bot_type"]):
         readings = [r for r in service.explain(slug, defn.key) if r.layer is not Layer.REQUEST]
         source = snap.source(defn.key)
         error, entered = (errors or {}).get(defn.key, (None, None))
@@ -77,13 +87,14 @@ def bot_groups(service: SettingsService, slug: str, errors: dict[str, tuple[str,
 def global_groups(service: SettingsService, errors: dict[str, tuple[str, str]] | None = None) -> list[Group]:
     snap = service.global_snapshot()
     bots = {slug: service.snapshot(slug) for slug in service.known_bots()}
+    bot_key_names = {d.key for d in BOT_KEYS}
     rows = []
     for defn in GLOBAL_KEYS:
         readings = [r for r in service.explain(None, defn.key)
                     if r.layer in (Layer.GLOBAL, Layer.ENV, Layer.DEFAULT)]
         source = snap.source(defn.key)
         reaches, overridden = [], []
-        if defn.key in BOT_KEY_NAMES:
+        if defn.key in bot_key_names:
             for slug, bot in bots.items():
                 theirs = bot.source(defn.key)
                 if theirs is source:

@@ -12,5 +12,6 @@ stay in the conftest.py of the directory that uses them.
 - ``cli``: the operator CLI run in-process through click;
 - ``adoption``: a realistic platform bots.yaml and .env, for migrate/import tests;
 - ``http``: small request helpers (same-origin headers);
-- ``logs``: capturing the one log stream.
+- ``logs``: capturing the one log stream;
+- ``registries``: a registry from before the platform's renames, installed for a block.
 """

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from app.domain import scopes
+from app.domain import registry, scopes
 from app.domain.errors import ValidationFailed
 from app.domain.events import delete_op, set_op
 from app.domain.model_catalogue import DEFAULT_CATALOGUE, parse_catalogue
 from app.domain.model_limits import Layers, ModelLimitsExceeded, check_all, check_changes
 from app.domain.scopes import Scope
+from tests.support.registries import BEFORE_RENAME, installed
 
 GLOBAL, SPARK = scopes.GLOBAL, scopes.bot("spark")
 
@@ -74,3 +75,14 @@ def test_removing_a_model_from_the_catalogue_names_the_bots_that_use_it() -> Non
     assert refusal is not None and [v.bot for v in refusal.violations] == ["nova"]
     assert refusal.extra["violations"][0]["rule"] == "unknown_model"
     assert check_changes([[delete_op(GLOBAL, "models")]], world) == [None]
+
+
+def test_a_registry_without_a_limit_key_turns_its_rules_off_and_without_the_catalogue_all_of_them() -> None:
+    world = layers({SPARK: {"max_context_tokens": 64000}}, {"spark": {"default_model": "llama-3.2-3b"}})
+    with installed(BEFORE_RENAME):  # no history_tokens: the window rule reads output alone
+        assert check_changes([[set_op(SPARK, "max_output_tokens", 8000)]], world) == [None]
+        [refusal] = check_changes([[set_op(SPARK, "max_output_tokens", 9000)]], world)
+        assert refusal is not None and [v.rule for v in refusal.violations] == ["max_output_tokens"]
+    with installed(registry.BUILTIN.overlay([], retired=["models"])):
+        assert check_changes([[set_op(SPARK, "default_model", "anything")]], world) == [None]
+        assert [c.ok for c in check_all(world)] == [True]
