@@ -20,6 +20,7 @@ from app import metrics, web
 from app.api import (
     bots,
     chat,
+    check,
     compat,
     compat_profiles,
     health,
@@ -89,9 +90,9 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     tokens = load_tokens(config)  # a bad tokens file stops the start here
     hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
-        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
-                        *history.HANDLERS, *keys.HANDLERS, *chat.HANDLERS, *replies.HANDLERS, *compat.HANDLERS,
-                        *compat_profiles.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
+        route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *check.HANDLERS, *watch.HANDLERS,
+                        *snapshot.HANDLERS, *history.HANDLERS, *keys.HANDLERS, *chat.HANDLERS, *replies.HANDLERS,
+                        *compat.HANDLERS, *compat_profiles.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
                                         tokenless=tokens is None, cors_origins=config.cors_origins,

@@ -61,12 +61,14 @@ class RestoreResponse(msgspec.Struct, kw_only=True):
     diff: list[DiffItem]  # key, from, to: what differs now from the target
     skipped: list[FieldError]  # differences the registry no longer lets us restore
     change: ChangeResponse | None  # the appended change; null for a dry run or when nothing differs
+    model_problems: list[FieldError] = []  # a dry run: what the model limits would refuse, naming each bot
 
 
 def _restored(result: RestoreResult) -> RestoreResponse:
     change = change_response(result.change).content if result.change is not None else None
     return RestoreResponse(target=result.target, target_revision=result.target_revision, dry_run=result.dry_run,
-                           diff=result.diff, skipped=result.skipped, change=change)
+                           diff=result.diff, skipped=result.skipped, change=change,
+                           model_problems=result.model_problems)
 
 
 def _filter(scope: str | None, key: str | None, actor: str | None, source: str | None, since: str | None,

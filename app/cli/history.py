@@ -178,6 +178,8 @@ def _print_restore(r: RestoreResult) -> None:
     print_diff(r.diff)
     for s in r.skipped:
         click.secho(f"skipped {s.scope} {s.key}: {s.message}", fg="yellow", err=True)
+    for p in r.model_problems:
+        click.secho(f"would be refused: {p.message}", fg="red", err=True)
     if not r.diff:
         click.echo(f"nothing to do: the state already matches {r.target}; nothing appended")
     elif r.change is not None and r.change.changed:

@@ -8,6 +8,7 @@ from app.cli import (
     admin,
     adoption,
     bot_editor,
+    check,
     effective,
     history,
     jobs,
@@ -32,7 +33,7 @@ def cli() -> None:
 
 for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS, *history.COMMANDS, *adoption.COMMANDS,
                 *bot_editor.COMMANDS, *prepare.COMMANDS, *jobs.COMMANDS, *tokens.COMMANDS,
-                *platform.COMMANDS, *keys.COMMANDS, *replies.COMMANDS]:
+                *platform.COMMANDS, *keys.COMMANDS, *replies.COMMANDS, *check.COMMANDS]:
     cli.add_command(command)
 
 

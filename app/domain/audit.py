@@ -124,3 +124,6 @@ class RestoreResult(msgspec.Struct, frozen=True, kw_only=True):
     diff: list[DiffItem]
     skipped: list[FieldError]
     change: ChangeResult | None
+    # A dry run's verdict of the model limits (docs/models.md): what applying it would
+    # be refused for, each naming a bot; empty when it would pass.
+    model_problems: list[FieldError] = []

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from app.domain.errors import FieldError, ValidationFailed
+from app.domain.model_catalogue import DEFINITION as MODEL_CATALOGUE
 from app.domain.registry_defaults import DEFAULT_DEFINITIONS
 from app.domain.registry_types import (
     BOT_ONLY,
@@ -92,7 +93,7 @@ class Registry:
         return Registry((d for k, d in merged.items() if k not in gone), self.retired | gone)
 
 
-BUILTIN = Registry(DEFAULT_DEFINITIONS)
+BUILTIN = Registry([*DEFAULT_DEFINITIONS, MODEL_CATALOGUE])  # the model catalogue: app/domain/model_catalogue.py
 
 # The installed registry's lookups, as containers updated in place by install(), so a
 # module that imported them before a registry change still sees the current one.

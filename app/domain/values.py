@@ -15,6 +15,7 @@ import msgspec
 
 from app.domain.errors import FieldError, ValidationFailed
 from app.domain.input_checks import MAX_DEPTH, json_depth, plain_data_problem
+from app.domain.model_catalogue import MODELS_KEY, check_catalogue
 from app.domain.registry import (
     MAX_VALUE_BYTES,
     UNSET,
@@ -78,6 +79,8 @@ def validate_value(defn: SettingDef, value: Any) -> Any:
         size = len(msgspec.json.encode(value))
         if size > MAX_VALUE_BYTES:
             raise bad(f"value is {size} bytes encoded; the limit is {MAX_VALUE_BYTES}")
+    if defn.key == MODELS_KEY:  # a JSON value with a schema of its own
+        check_catalogue(value)
     return value
 
 

@@ -156,8 +156,9 @@ class HistoryService:
     async def _restore(self, plan: RestorePlan, target: str, revision: int | None, dry_run: bool,
                        request: ChangeRequest) -> RestoreResult:
         change = None if dry_run or not plan.ops else await self._settings.apply(request)
+        refusal = self._settings.model_problems(plan.ops) if dry_run and plan.ops else None
         return RestoreResult(target=target, target_revision=revision, dry_run=dry_run, diff=plan.diff,
-                             skipped=plan.skipped, change=change)
+                             skipped=plan.skipped, change=change, model_problems=refusal.errors if refusal else [])
 
     @property
     def snapshot_every(self) -> int:

@@ -35,6 +35,7 @@ from app.domain.events import (
     set_op,
     with_legacy_deletes,
 )
+from app.domain.model_limits import BotCheck, Layers, ModelLimitsExceeded, check_all, check_changes
 from app.domain.read_model import Resolver, Subscriber
 from app.domain.records import BotSummary, KeyView, ScopeView, StoredValue, VerifyReport
 from app.domain.registry import canonical_key, lookup_writable
@@ -69,7 +70,7 @@ class SettingsService:
         self._model = read_model or Resolver(BotsConfig(), {})
         self._snapshots = snapshots or Snapshots(db)
         self._listener = listener  # set when the process listens; None in a one-shot CLI
-        self._committer = GroupCommitter(db, self._applied_here)
+        self._committer = GroupCommitter(db, self._applied_here, self._model_limits)
 
     # -- writes ---------------------------------------------------------------
     async def apply(self, request: ChangeRequest, *,
@@ -101,6 +102,25 @@ class SettingsService:
         else:
             log.info("change.noop", actor=request.actor, **_logged_keys(result.items))
         return result
+
+    # -- model limits (app/domain/model_limits.py, docs/models.md) ---------------------
+    def _layers(self) -> Layers:
+        model = self._model
+        return Layers(stored=model.stored, known_bots=model.known_bots, yaml_for=model.bots_config.layer_for,
+                      in_yaml=model.bots_config.bots.__contains__, env=model.env)
+
+    def _model_limits(self, changes: list[list[Operation]]) -> list[ModelLimitsExceeded | None]:
+        """The group commit's check of a batch: each change against the read model and
+        the changes before it (cheap when a change writes no limit-relevant key)."""
+        return check_changes(changes, self._layers())
+
+    def model_problems(self, ops: list[Operation]) -> ModelLimitsExceeded | None:
+        """What the model limits would say of a change now (a dry run reports it)."""
+        return check_changes([ops], self._layers())[0]
+
+    def check_models(self) -> list[BotCheck]:
+        """Every known bot's effective configuration against its model."""
+        return check_all(self._layers())
 
     async def _applied_here(self, committed: writer.Committed) -> None:
         """A batch this process committed: into the read model now, from memory

@@ -24,14 +24,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 import msgspec
 import structlog
 
 from app.domain.batch import Planned
-from app.domain.errors import Conflict, Unavailable
+from app.domain.errors import BotSettingsError, Conflict, Unavailable
 from app.domain.events import ChangeRequest, ChangeResult, Operation
 from app.store import writer
 from app.store.database import Database
@@ -44,6 +44,9 @@ log = structlog.get_logger("botsettings.writer")
 MAX_BATCH_OPS = 2_000
 
 OnCommit = Callable[[writer.Committed], Awaitable[None]]
+# Judges the changes of a batch, in order, against the state the committed ones left
+# (the model limits of app/domain/model_limits.py): None, or the refusal of one change.
+Check = Callable[[list[list[Operation]]], Sequence[BotSettingsError | None]]
 APPLICATION_NAME = "botsettings-writer"  # the group commit's own connection
 
 
@@ -55,9 +58,10 @@ class _Pending(msgspec.Struct):
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, on_commit: OnCommit) -> None:
+    def __init__(self, db: Database, on_commit: OnCommit, check: Check | None = None) -> None:
         self._db = db
         self._on_commit = on_commit
+        self._check = check
         self._queue: deque[_Pending] = deque()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -138,7 +142,29 @@ class GroupCommitter:
                 self._conn = None
             raise
 
+    def _checked(self, batch: list[_Pending]) -> list[_Pending]:
+        """The changes of the batch that pass the check; the others are answered with
+        their refusal now (nothing of theirs is written). The read model the check
+        reads holds every batch this process committed: the previous one was applied
+        (``on_commit``) before this one was taken."""
+        if self._check is None:
+            return batch
+        try:
+            refusals = self._check([p.ops for p in batch])
+        except Exception as exc:  # a fault of the check, not of the changes: none is written
+            log.exception("batch.check_failed")
+            for pending in batch:
+                _answer(pending, exc=exc)
+            return []
+        for pending, refusal in zip(batch, refusals, strict=True):
+            if refusal is not None:
+                _answer(pending, exc=refusal)
+        return [p for p, refusal in zip(batch, refusals, strict=True) if refusal is None]
+
     async def _commit(self, batch: list[_Pending]) -> None:
+        batch = self._checked(batch)
+        if not batch:
+            return
         work = asyncio.ensure_future(self._run(batch))
 
         def abandon(_: object) -> None:

@@ -34,7 +34,7 @@ async def test_the_catalogue_lists_the_bots_that_can_chat_with_when_they_appeare
     await add_bot_without_a_model(gateway)
     async with httpx.AsyncClient(base_url=gateway) as http:  # a new bot that can chat, made later
         r = await http.put("/v1/settings", json={"scope_type": "bot", "scope_id": "ember", "key": "default_model",
-                                                 "value": "grok-4"})
+                                                 "value": "grok-4-fast"})
         assert r.status_code == 200, r.text
     await runtime.service.refresh()
     models = {m.id: m for m in (await oai.models.list()).data}

@@ -30,7 +30,7 @@ async def fill(platform: Platform) -> None:
         "INSERT INTO runtime_settings (scope_type, scope_id, key, value_json, updated_at) "
         "VALUES ('global', '*', 'memory_n_results', '{not json', now())")
     await platform.upsert_profile({"slug": "mira", "name": "Mira", "system_prompt": "You are Mira.",
-                                   "uses_tools": True, "default_model": "grok-4", "color": "#ff0000",
+                                   "uses_tools": True, "default_model": "grok-4-fast", "color": "#ff0000",
                                    "nextcloud_config": {"room": "abc"}})
     await platform.upsert_profile({"slug": "nova", "description": "x" * 5000})  # description too long
 

@@ -52,9 +52,9 @@ async def test_mira_and_nova_diverge_in_one_process(make_runtime: MakeRuntime) -
         assert mira[key] > nova[key], key
         assert mira.source(key) is Layer.YAML
     await svc.patch(NOVA, {"history_tokens": 2000, "history_bridge_messages": 1}, actor="t")
-    await svc.patch(GLOBAL, {"history_tokens": 100000, "memory_n_results": 7}, actor="t")
+    await svc.patch(GLOBAL, {"history_tokens": 20000, "memory_n_results": 7}, actor="t")
     mira, nova = svc.snapshot("mira"), svc.snapshot("nova")
-    assert (mira["history_tokens"], mira.source("history_tokens")) == (100000, Layer.GLOBAL)
+    assert (mira["history_tokens"], mira.source("history_tokens")) == (20000, Layer.GLOBAL)
     assert (nova["history_tokens"], nova.source("history_tokens")) == (2000, Layer.BOT)
     assert nova["history_bridge_messages"] == 1 and mira["history_bridge_messages"] == 24
     assert mira["memory_n_results"] == nova["memory_n_results"] == 7

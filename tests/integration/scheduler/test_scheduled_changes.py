@@ -164,3 +164,18 @@ async def test_a_cancelled_change_is_never_applied(make_runtime: MakeRuntime, ra
     assert await _events(raw) == []
     assert [c.status for c in await rt.jobs.scheduled_changes("cancelled")] == ["cancelled"]
     assert await rt.jobs.scheduled_changes("pending") == []
+
+
+async def test_a_change_that_would_break_a_bot_at_its_time_fails_with_the_model_limit(
+        make_runtime: MakeRuntime, raw: asyncpg.Connection) -> None:
+    rt = await make_runtime()
+    await leader_of(rt)
+    # Valid when scheduled (the registry's bounds); at its time nova's model (qwen3-8b,
+    # replies of at most 8192 tokens) cannot honour it.
+    change = await rt.jobs.schedule_change(scopes.bot("nova"), {"max_output_tokens": 9000}, apply_at=soon(0.5),
+                                           reason="longer answers", actor="alice")
+    failed = await eventually(lambda: _settled(rt, change.id), timeout=5)
+    assert failed.status == "failed" and failed.error is not None
+    assert "bot 'nova' (model qwen3-8b): max_output_tokens 9000 (bot) is above the model's output limit 8192" \
+        in failed.error
+    assert await _events(raw) == []
