@@ -63,6 +63,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     job_minute_seconds: float = 60.0  # how long an interval "minute" lasts; tests shorten it
     verify_interval_minutes: float = 60.0  # the housekeeping projection check
     leader_check_seconds: float = 1.0  # how often the leader proves its lock connection is alive
+    # Four eyes (docs/change-requests.md): none | global | all — scopes direct writes may not change.
+    require_approval: str = "none"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -113,6 +115,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["upstream_timeout_seconds"] = float(_int("BOTSETTINGS_UPSTREAM_TIMEOUT_SECONDS", t, 1, 3600))
         if am := env.get("BOTSETTINGS_ALLOWED_MODELS"):
             kw["allowed_models"] = frozenset(m.strip() for m in am.split(",") if m.strip())
+        if ra := env.get("BOTSETTINGS_REQUIRE_APPROVAL"):
+            kw["require_approval"] = _choice("BOTSETTINGS_REQUIRE_APPROVAL", ra.strip().lower(),
+                                             ("none", "global", "all"))
         kw.update(_scheduler_env(env))
         return cls(**kw)  # type: ignore[arg-type]
 

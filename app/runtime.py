@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Config, ConfigError
 from app.domain.bots_yaml import BotsConfig, load_bots
 from app.domain.environment import env_layer
+from app.domain.proposals import ApprovalPolicy
 from app.domain.read_model import Resolver
 from app.scheduler.scheduled_changes import ScheduledChangeApplier
 from app.scheduler.scheduler import JobScheduler
@@ -26,6 +27,7 @@ from app.services import (
     HistoryService,
     JobsService,
     PlatformService,
+    ProposalsService,
     Services,
     SessionsService,
     SettingsService,
@@ -74,7 +76,8 @@ class Runtime:
         self.resolver = resolver
         self.listener = listener
         snapshots = Snapshots(db, config.snapshot_every)
-        settings = SettingsService(db, resolver, snapshots=snapshots, listener=listener)
+        settings = SettingsService(db, resolver, snapshots=snapshots, listener=listener,
+                                   approval=ApprovalPolicy(config.require_approval))
         history = HistoryService(db, settings, snapshots)
         # Jobs: the catalogue and manual runs work in every process (the CLI too); the
         # scheduler itself runs only in serving processes, and jobs only in the leader.
@@ -88,7 +91,8 @@ class Runtime:
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
                                  adoption=adoption, jobs=jobs,
                                  chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db),
-                                 platform=PlatformService(db, adoption))
+                                 platform=PlatformService(db, adoption),
+                                 proposals=ProposalsService(db, settings))
         self.scheduler: JobScheduler | None = None
 
     @property
@@ -151,16 +155,18 @@ class Runtime:
             raise RuntimeError("the scheduler needs a listening runtime (Runtime.start(listen=True))")
         if self.scheduler is not None:
             return
-        applier = ScheduledChangeApplier(self.jobs, self.identity)
+        applier = ScheduledChangeApplier(self.jobs, self.identity, self.services.proposals)
         self.scheduler = JobScheduler(self.jobs, self._runner(), applier, self.identity,
                                       check_seconds=self.config.leader_check_seconds)
         self.jobs.scheduler = self.scheduler
+        self.services.proposals.wake = self.scheduler.wake_applier
         await self.scheduler.start()
 
     async def stop_scheduler(self) -> None:
         """Release leadership (graceful shutdown): another process takes over at once."""
         scheduler, self.scheduler = self.scheduler, None
         self.jobs.scheduler = None
+        self.services.proposals.wake = None
         if scheduler is not None:
             await scheduler.stop()
 

@@ -16,7 +16,7 @@ from app.domain.history import point_of
 from app.domain.records import KeyView
 from app.domain.scopes import Scope
 from app.http.deps import History, Service
-from app.http.request import actor_of, etag, if_match, reason_of
+from app.http.request import actor_of, approval_bypass, etag, if_match, reason_of
 
 ScopeDep = NamedDependency[Scope]
 
@@ -40,7 +40,7 @@ async def patch_scope(request: Request[Any, Any, Any], service: Service, target:
     if not data:
         raise HTTPException(status_code=400, detail="the patch is empty: send an object like {\"temperature\": 0.7}")
     result = await service.patch(target, data, actor=actor_of(request), reason=reason_of(request),
-                                 expect_revision=if_match(request))
+                                 expect_revision=if_match(request), bypass=approval_bypass(request))
     return change_response(result)
 
 
@@ -54,7 +54,8 @@ async def read_key(service: Service, target: ScopeDep, key: FromPath[str]) -> Re
 async def put_key(request: Request[Any, Any, Any], service: Service, target: ScopeDep, data: JSONBody[PutBody],
                   key: FromPath[str]) -> Response[ChangeResponse]:
     result = await service.set_value(target, key, data.value, actor=actor_of(request),
-                                     reason=reason_of(request, data.reason), expect_version=if_match(request))
+                                     reason=reason_of(request, data.reason), expect_version=if_match(request),
+                                     bypass=approval_bypass(request))
     return change_response(result)
 
 
@@ -62,7 +63,7 @@ async def put_key(request: Request[Any, Any, Any], service: Service, target: Sco
 async def delete_key(request: Request[Any, Any, Any], service: Service, target: ScopeDep,
                      key: FromPath[str]) -> Response[ChangeResponse]:
     result = await service.delete_value(target, key, actor=actor_of(request), reason=reason_of(request),
-                                        expect_version=if_match(request))
+                                        expect_version=if_match(request), bypass=approval_bypass(request))
     return change_response(result)
 
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import click
 
-from app.cli import admin, adoption, bot_editor, effective, history, jobs, platform, prepare, settings, tokens
+from app.cli import (
+    admin,
+    adoption,
+    bot_editor,
+    change_requests,
+    effective,
+    history,
+    jobs,
+    platform,
+    prepare,
+    settings,
+    tokens,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -19,7 +31,7 @@ def cli() -> None:
 
 for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS, *history.COMMANDS, *adoption.COMMANDS,
                 *bot_editor.COMMANDS, *prepare.COMMANDS, *jobs.COMMANDS, *tokens.COMMANDS,
-                *platform.COMMANDS]:
+                *platform.COMMANDS, *change_requests.COMMANDS]:
     cli.add_command(command)
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from litestar.di import NamedDependency
 
-from app.services import AdoptionService, BotsService, ChatService, HistoryService, JobsService, SettingsService
+from app.services import (
+    AdoptionService,
+    BotsService,
+    ChatService,
+    HistoryService,
+    JobsService,
+    ProposalsService,
+    SettingsService,
+)
 
 Service = NamedDependency[SettingsService]  # parameter name: service
 History = NamedDependency[HistoryService]  # history
@@ -13,3 +21,4 @@ Bots = NamedDependency[BotsService]  # bots
 Adoption = NamedDependency[AdoptionService]  # adoption
 Jobs = NamedDependency[JobsService]  # jobs
 Chat = NamedDependency[ChatService]  # chat
+Proposals = NamedDependency[ProposalsService]  # proposals (change requests)

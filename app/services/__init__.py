@@ -14,7 +14,8 @@
 - :class:`~app.services.chat.ChatService` — preparing chat requests for the gateway;
 - :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions;
 - :class:`~app.services.platform.PlatformService` — the platform's own tables: import,
-  attach in place, detach.
+  attach in place, detach;
+- :class:`~app.services.proposals.ProposalsService` — change requests (four eyes).
 
 :class:`Services` holds one of each, wired to one database and one read model.
 """
@@ -30,13 +31,14 @@ from app.services.chat import ChatService
 from app.services.history import HistoryService
 from app.services.jobs import JobsService
 from app.services.platform import PlatformService
+from app.services.proposals import ProposalsService
 from app.services.sessions import SessionsService
 from app.services.settings import SettingsService
 from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY, Snapshots
 from app.store.database import Database
 
 __all__ = ["AdoptionService", "BotsService", "ChatService", "HistoryService", "JobsService", "PlatformService",
-           "Services", "SessionsService", "SettingsService", "settings_with_history"]
+           "ProposalsService", "Services", "SessionsService", "SettingsService", "settings_with_history"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Services:
     chat: ChatService
     sessions: SessionsService  # the operators' page's sign-in sessions
     platform: PlatformService  # the platform's own tables: import, attach, detach
+    proposals: ProposalsService  # change requests (four eyes)
 
 
 def settings_with_history(db: Database, read_model: Resolver | None = None, *,
