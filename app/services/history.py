@@ -11,10 +11,10 @@ import msgspec
 
 from app.domain import scopes
 from app.domain.audit import (
-    ChangeEntry,
-    ChangeLogPage,
     ChangeDetail,
+    ChangeEntry,
     ChangeInfo,
+    ChangeLogPage,
     ChangesPage,
     DiffResult,
     EventFilter,

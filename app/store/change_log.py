@@ -43,16 +43,16 @@ async def details(conn: AsyncConnection, changes: list[ChangeInfo], per_change: 
     numbered = sa.select(schema.events, sa.func.row_number().over(partition_by=e.change_id, order_by=e.revision)
                          .label("n")).where(in_range).subquery()
     rows = await conn.execute(sa.select(numbered).where(numbered.c.n <= per_change).order_by(numbered.c.revision))
-    for row in rows:
-        found.events[row.change_id].append(event_from_row(row))
+    for event_row in rows:
+        found.events[event_row.change_id].append(event_from_row(event_row))
     r = schema.change_requests.c
-    for row in await conn.execute(sa.select(r.id, r.change_id, r.author, r.decided_by, r.decided_at)
+    for req in await conn.execute(sa.select(r.id, r.change_id, r.author, r.decided_by, r.decided_at)
                                   .where(r.change_id.in_(ids))):
-        found.approvals[row.change_id] = Approval(request_id=row.id, author=row.author, approver=row.decided_by,
-                                                  approved_at=row.decided_at)
+        found.approvals[req.change_id] = Approval(request_id=req.id, author=req.author, approver=req.decided_by,
+                                                  approved_at=req.decided_at)
     g = schema.change_guards.c
-    for row in await conn.execute(sa.select(schema.change_guards).where(g.change_id.in_(ids))):
-        found.guards[row.change_id] = _guard(row)
+    for guard in await conn.execute(sa.select(schema.change_guards).where(g.change_id.in_(ids))):
+        found.guards[guard.change_id] = _guard(guard)
     return found
 
 
