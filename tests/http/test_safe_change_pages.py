@@ -21,8 +21,8 @@ async def test_a_change_of_many_keys_is_one_row_expandable_to_its_events(
     keys = {"temperature": 0.3, "top_p": 0.8, "max_output_tokens": 700, "memory_n_results": 7}
     await svc.patch(scopes.bot("mira"), keys, actor="alice", reason="tune all")
     await svc.patch(scopes.bot("mira"), {"system_prompt": LONG_PROMPT}, actor="bob", reason="prompt")
-    await svc.patch(scopes.bot("mira"), {"system_prompt": LONG_PROMPT.replace("line 5: be concise", "line 5: be brief")},
-                    actor="bob", reason="shorter")
+    shorter = LONG_PROMPT.replace("line 5: be concise", "line 5: be brief")
+    await svc.patch(scopes.bot("mira"), {"system_prompt": shorter}, actor="bob", reason="shorter")
     r = await client.get("/history", params={"in": "bots/mira"})
     assert r.status_code == 200
     rows = re.findall(r'<li class="change[^"]*"[^>]*data-keys="(\d+)"', r.text)
