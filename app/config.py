@@ -54,6 +54,11 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     upstream_api_key: str | None = None
     upstream_timeout_seconds: float = 60.0
     allowed_models: frozenset[str] = frozenset()  # models a request may pick; "*" = any
+    # The reply log (docs/gateway.md#lineage-of-every-reply): off | meta (no message text) | full.
+    reply_log: str = "meta"
+    reply_log_retention_days: float = 30.0  # replies older than this are deleted by housekeeping
+    reply_log_max_rows: int = 1_000_000  # and only the newest this many are kept
+    reply_log_prune_interval_minutes: float = 60.0
     # The scheduler (app/scheduler): see docs/jobs.md.
     scheduler: bool = True
     job_webhook_url: str | None = None
@@ -119,6 +124,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["require_approval"] = _choice("BOTSETTINGS_REQUIRE_APPROVAL", ra.strip().lower(),
                                              ("none", "global", "all"))
         kw.update(_scheduler_env(env))
+        kw.update(_reply_log_env(env))
         return cls(**kw)  # type: ignore[arg-type]
 
 
@@ -163,6 +169,19 @@ def _scheduler_env(env: Mapping[str, str]) -> dict[str, object]:
         kw["job_minute_seconds"] = _float("BOTSETTINGS_JOB_MINUTE_SECONDS", m, 0.01, 60)
     if v := env.get("BOTSETTINGS_VERIFY_INTERVAL_MINUTES"):
         kw["verify_interval_minutes"] = _float("BOTSETTINGS_VERIFY_INTERVAL_MINUTES", v, 1, 10080)
+    return kw
+
+
+def _reply_log_env(env: Mapping[str, str]) -> dict[str, object]:
+    kw: dict[str, object] = {}
+    if mode := env.get("BOTSETTINGS_REPLY_LOG"):
+        kw["reply_log"] = _choice("BOTSETTINGS_REPLY_LOG", mode.strip().lower(), ("off", "meta", "full"))
+    if d := env.get("BOTSETTINGS_REPLY_LOG_RETENTION_DAYS"):
+        kw["reply_log_retention_days"] = _float("BOTSETTINGS_REPLY_LOG_RETENTION_DAYS", d, 0.001, 36500)
+    if n := env.get("BOTSETTINGS_REPLY_LOG_MAX_ROWS"):
+        kw["reply_log_max_rows"] = _int("BOTSETTINGS_REPLY_LOG_MAX_ROWS", n, 1, 1_000_000_000)
+    if m := env.get("BOTSETTINGS_REPLY_LOG_PRUNE_INTERVAL_MINUTES"):
+        kw["reply_log_prune_interval_minutes"] = _float("BOTSETTINGS_REPLY_LOG_PRUNE_INTERVAL_MINUTES", m, 1, 10080)
     return kw
 
 

@@ -21,6 +21,8 @@ CHANGE_SECONDS = Histogram("botsettings_change_duration_seconds", "Time to commi
 
 # The scheduler (app/scheduler).
 JOB_RUNS = Counter("botsettings_job_runs_total", "Job runs finished, by job and status", ["job", "status"])
+REPLIES_DROPPED = Counter("botsettings_replies_dropped_total", "Reply log records dropped (queue full or a "
+                          "failed batch write)")
 SCHEDULER_LEADER = Gauge("botsettings_scheduler_leader", "1 while this process is the scheduler leader")
 SCHEDULED_CHANGES = Counter("botsettings_scheduled_changes_total", "Scheduled changes settled, by outcome",
                             ["outcome"])  # applied | failed

@@ -18,16 +18,19 @@ from app.domain.bots_yaml import BotsConfig, load_bots
 from app.domain.environment import env_layer
 from app.domain.proposals import ApprovalPolicy
 from app.domain.read_model import Resolver
+from app.domain.replies import ReplyLogMode
 from app.scheduler.scheduled_changes import ScheduledChangeApplier
 from app.scheduler.scheduler import JobScheduler
 from app.services import (
     AdoptionService,
     BotsService,
     ChatService,
+    ConversationsService,
     HistoryService,
     JobsService,
     PlatformService,
     ProposalsService,
+    RepliesService,
     Services,
     SessionsService,
     SettingsService,
@@ -36,6 +39,7 @@ from app.services import (
 from app.services.job_catalogue import JobCatalogue
 from app.services.job_handlers import Handlers
 from app.services.job_runner import JobRunner
+from app.services.reply_recorder import ReplyRecorder
 from app.services.snapshots import Snapshots
 from app.store import migrations, reader
 from app.store.database import Database
@@ -88,11 +92,16 @@ class Runtime:
         self.catalogue.add_housekeeping(housekeeping.settings_snapshot(history))
         jobs = JobsService(db, settings, self.catalogue, self._runner(), config.scheduler)
         adoption = AdoptionService(db, settings, history)
+        chat = ChatService(settings, config.allowed_models)
+        replies = RepliesService(db, settings, history, chat, ReplyRecorder(db, ReplyLogMode(config.reply_log)))
+        conversations = ConversationsService(db, settings, history)
+        self.catalogue.add_housekeeping(housekeeping.reply_retention(
+            replies, conversations, retention_days=config.reply_log_retention_days,
+            max_rows=config.reply_log_max_rows, interval_minutes=config.reply_log_prune_interval_minutes))
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
-                                 adoption=adoption, jobs=jobs,
-                                 chat=ChatService(settings, config.allowed_models), sessions=SessionsService(db),
-                                 platform=PlatformService(db, adoption),
-                                 proposals=ProposalsService(db, settings))
+                                 adoption=adoption, jobs=jobs, chat=chat, sessions=SessionsService(db),
+                                 platform=PlatformService(db, adoption), replies=replies,
+                                 conversations=conversations, proposals=ProposalsService(db, settings))
         self.scheduler: JobScheduler | None = None
 
     @property
@@ -172,6 +181,8 @@ class Runtime:
 
     async def close(self) -> None:
         await self.stop_scheduler()
+        await self.services.replies.recorder.flush()
+        await self.services.conversations.settle()
         await self.services.settings.close()
         await self.jobs.runner.close()
         if self.listener:

@@ -1,7 +1,7 @@
 """Change requests (four eyes) and guarded changes that revert themselves.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006 (0004 on its own branch; the integrator re-chains)
 Create Date: 2026-12-04
 """
 
@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"  # chained after issue-18's reply log, merged into this branch
 branch_labels = None
 depends_on = None
 

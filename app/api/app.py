@@ -16,7 +16,19 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from app import metrics, web
-from app.api import bots, change_requests, chat, compat, health, history, jobs, settings, snapshot, watch
+from app.api import (
+    bots,
+    change_requests,
+    chat,
+    compat,
+    health,
+    history,
+    jobs,
+    replies,
+    settings,
+    snapshot,
+    watch,
+)
 from app.api.fast_reads import FastReads
 from app.api.openapi import document_problems
 from app.config import Config, load_tokens
@@ -68,17 +80,17 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     hosts = allowed_hosts(config.host, config.allowed_hosts)
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *watch.HANDLERS, *snapshot.HANDLERS,
-                        *history.HANDLERS,
-                        *chat.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS, *change_requests.HANDLERS, MetricsController,
-                        *web.HANDLERS],
+                        *history.HANDLERS, *chat.HANDLERS, *replies.HANDLERS, *compat.HANDLERS, *jobs.HANDLERS,
+                        *change_requests.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
                                         tokenless=tokens is None, cors_origins=config.cors_origins,
                                         max_body_bytes=config.max_body_bytes)],
-        # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat.
+        # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat,
+        # replies, conversations.
         dependencies={"service": provider("settings"), **{name: provider(name) for name in
                                                           ("history", "bots", "adoption", "jobs", "chat",
-                                                           "proposals")}},
+                                                           "replies", "conversations", "proposals")}},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=security_headers,

@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Stream
 
+from app.api.lineage import Lineage, forward_recorded
 from app.config import Config
 from app.domain import scopes
 from app.domain.access import sees_bot
@@ -33,6 +34,8 @@ class Chat:
         # embedding may serve one runtime under several).
         self.service = ChatService(runtime.services.settings, config.allowed_models)
         self.gateway = Gateway(config.upstream_url, config.upstream_api_key, config.upstream_timeout_seconds)
+        self.replies = runtime.services.replies
+        self.conversations = runtime.services.conversations
 
     async def close(self) -> None:
         await self.gateway.close()
@@ -81,14 +84,19 @@ def settings_headers(prepared: Prepared) -> dict[str, str]:
       tags=["chat"], status_code=200, opt={"action": "read"})
 async def chat_completions(request: Request[Any, Any, State], state: State) -> Response[bytes] | Stream:
     chat: Chat = state.chat
-    prepared = chat.service.prepare(await request.body())
+    lineage = Lineage.of(request)
+    body = await request.body()
+    prepared = await lineage.prepare(chat, request, body) if lineage.pinning else chat.service.prepare(body)
     require_read(request, scopes.bot(prepared.bot))
-    headers = settings_headers(prepared)
+    headers = settings_headers(prepared) | lineage.headers
+    recorder = chat.replies.recorder
+    item = lineage.forwarded(prepared, body if recorder.keeps_messages else None)
     if prepared.stream:
-        upstream = await chat.gateway.stream(prepared.request)
-        return Stream(upstream.chunks, media_type=upstream.content_type,
+        upstream = await forward_recorded(recorder, item, chat.gateway.stream(prepared.request))
+        return Stream(recorder.tap(item, upstream.chunks), media_type=upstream.content_type,
                       headers={**headers, "Cache-Control": "no-cache"})
-    reply = await chat.gateway.complete(prepared.request)
+    reply = await forward_recorded(recorder, item, chat.gateway.complete(prepared.request))
+    recorder.completed(item, reply.status, reply.body)
     return Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=headers)
 
 
@@ -112,10 +120,13 @@ async def retrieve_model(request: Request[Any, Any, State], state: State, model:
       "nothing is forwarded", tags=["chat"], status_code=200, opt={"action": "read"})
 async def prepare(request: Request[Any, Any, State], state: State, slug: FromPath[str]) -> Response[PrepareResult]:
     chat: Chat = state.chat
-    prepared = chat.service.prepare(await request.body(), bot=slug)
+    lineage = Lineage.of(request)
+    body = await request.body()
+    prepared = (await lineage.prepare(chat, request, body, bot=slug, write=False) if lineage.pinning
+                else chat.service.prepare(body, bot=slug))
     return Response(PrepareResult(bot=prepared.bot, revision=prepared.revision, stale=prepared.stale,
                                   request=prepared.request, provenance=prepared.provenance),
-                    headers=settings_headers(prepared))
+                    headers=settings_headers(prepared) | lineage.headers)
 
 
 HANDLERS = [chat_completions, list_models, retrieve_model, prepare]

@@ -14,6 +14,7 @@ from app.cli import (
     jobs,
     platform,
     prepare,
+    replies,
     settings,
     tokens,
 )
@@ -31,7 +32,7 @@ def cli() -> None:
 
 for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS, *history.COMMANDS, *adoption.COMMANDS,
                 *bot_editor.COMMANDS, *prepare.COMMANDS, *jobs.COMMANDS, *tokens.COMMANDS,
-                *platform.COMMANDS, *change_requests.COMMANDS]:
+                *platform.COMMANDS, *replies.COMMANDS, *change_requests.COMMANDS]:
     cli.add_command(command)
 
 

@@ -55,6 +55,12 @@ class NotFound(BotSettingsError):
     title = "Not found"
 
 
+class Gone(BotSettingsError):
+    """What was asked for existed but is no longer served (a pin older than the history kept for pins)."""
+
+    title = "Gone"
+
+
 class TooLarge(BotSettingsError):
     title = "Payload too large"
 

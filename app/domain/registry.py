@@ -202,6 +202,13 @@ _DEFS: list[SettingDef] = [
              max_length=255),
     _tunable("extraction_model", S, None, "maintenance", "null = maintenance_model",
              max_length=255, nullable=True),
+    # the chat gateway's conversations (ours, not the platform's: no environment variable)
+    _tunable("conversation_pin_idle_seconds", I, _DAY, "gateway",
+             "a conversation's pinned revision expires after this long unused", env=False,
+             minimum=1, maximum=_YEAR, unit="seconds", scopes=GLOBAL_ONLY),
+    _tunable("conversation_pin_max_age_seconds", I, 7 * _DAY, "gateway",
+             "a pin to a bot's settings replaced longer ago than this is refused", env=False,
+             minimum=1, maximum=10 * _YEAR, unit="seconds", scopes=GLOBAL_ONLY),
     # profile (bot scope only)
     _profile("name", S, SLUG_TITLE, "display name", min_length=1, max_length=255),
     _profile("description", S, "", "what the bot is for", max_length=4096),

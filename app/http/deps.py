@@ -9,9 +9,11 @@ from app.services import (
     AdoptionService,
     BotsService,
     ChatService,
+    ConversationsService,
     HistoryService,
     JobsService,
     ProposalsService,
+    RepliesService,
     SettingsService,
 )
 
@@ -22,3 +24,5 @@ Adoption = NamedDependency[AdoptionService]  # adoption
 Jobs = NamedDependency[JobsService]  # jobs
 Chat = NamedDependency[ChatService]  # chat
 Proposals = NamedDependency[ProposalsService]  # proposals (change requests)
+Replies = NamedDependency[RepliesService]  # replies
+Conversations = NamedDependency[ConversationsService]  # conversations

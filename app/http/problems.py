@@ -14,6 +14,7 @@ from app.domain.access import Forbidden, Unauthenticated
 from app.domain.errors import (
     BotSettingsError,
     Conflict,
+    Gone,
     InvalidScope,
     NotFound,
     TooLarge,
@@ -30,6 +31,7 @@ _STATUS: dict[type[BotSettingsError], int] = {
     ValidationFailed: 422,
     InvalidScope: 400,
     Conflict: 409,
+    Gone: 410,
     NotFound: 404,
     TooLarge: 413,
     Unauthenticated: 401,

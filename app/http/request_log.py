@@ -31,6 +31,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 HEADER = "x-request-id"
+REQUEST_ID = "request_id"  # key of the id in the connection's state
 # What a caller may choose: short, and only characters that are harmless in a log line
 # and a header (no spaces, quotes or control characters to forge or break a line).
 _SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -74,7 +75,9 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)
-        scope.setdefault("state", {})  # shared with the app, so the guard's principal is seen here
+        # Shared with the app, so the guard's principal is seen here and the chat gateway
+        # records the reply under the id the response carries.
+        scope.setdefault("state", {})[REQUEST_ID] = request_id
         status: int | None = None
         started = time.perf_counter()
 

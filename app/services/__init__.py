@@ -12,6 +12,10 @@
   rename-key;
 - :class:`~app.services.jobs.JobsService` — jobs, runs, the schedule, scheduled changes;
 - :class:`~app.services.chat.ChatService` — preparing chat requests for the gateway;
+- :class:`~app.services.replies.RepliesService` — the reply log: lineage of every
+  forwarded request, per-bot figures, replay, retention;
+- :class:`~app.services.conversations.ConversationsService` — conversations pinned to a
+  settings revision;
 - :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions;
 - :class:`~app.services.platform.PlatformService` — the platform's own tables: import,
   attach in place, detach;
@@ -28,17 +32,20 @@ from app.domain.read_model import Resolver
 from app.services.adoption import AdoptionService
 from app.services.bots import BotsService
 from app.services.chat import ChatService
+from app.services.conversations import ConversationsService
 from app.services.history import HistoryService
 from app.services.jobs import JobsService
 from app.services.platform import PlatformService
 from app.services.proposals import ProposalsService
+from app.services.replies import RepliesService
 from app.services.sessions import SessionsService
 from app.services.settings import SettingsService
 from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY, Snapshots
 from app.store.database import Database
 
-__all__ = ["AdoptionService", "BotsService", "ChatService", "HistoryService", "JobsService", "PlatformService",
-           "ProposalsService", "Services", "SessionsService", "SettingsService", "settings_with_history"]
+__all__ = ["AdoptionService", "BotsService", "ChatService", "ConversationsService", "HistoryService", "JobsService",
+           "PlatformService", "ProposalsService", "RepliesService", "Services", "SessionsService", "SettingsService",
+           "settings_with_history"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,8 @@ class Services:
     chat: ChatService
     sessions: SessionsService  # the operators' page's sign-in sessions
     platform: PlatformService  # the platform's own tables: import, attach, detach
+    replies: RepliesService  # the gateway's reply log
+    conversations: ConversationsService  # conversations pinned to a revision
     proposals: ProposalsService  # change requests (four eyes)
 
 

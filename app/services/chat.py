@@ -13,8 +13,9 @@ from typing import Any
 import msgspec
 
 from app.domain.errors import FieldError, NotFound, ValidationFailed
+from app.domain.resolution import Snapshot
 from app.pipeline.prepare import Prepared, prepare
-from app.pipeline.request import decode_body, parse_request
+from app.pipeline.request import ChatRequest, decode_body, parse_request
 from app.pipeline.tokens import DEFAULT_COUNTER, TokenCounter
 from app.services.settings import SettingsService
 
@@ -69,6 +70,11 @@ class ChatService:
     def prepare(self, body: bytes | Any, *, bot: str | None = None, now: float | None = None) -> Prepared:
         """``bot`` is the bot the caller addressed (a URL path); without it the request's
         ``model`` names the bot. Raises ValidationFailed (nothing to forward) or NotFound."""
+        request, slug = self.parse(body, bot=bot)
+        return self.prepare_parsed(request, self.settings.snapshot(slug, request.overrides), now=now)
+
+    def parse(self, body: bytes | Any, *, bot: str | None = None) -> tuple[ChatRequest, str]:
+        """The checked request and the slug of the bot it is for."""
         request = parse_request(decode_body(body) if isinstance(body, bytes) else body)
         slug = bot or request.bot
         if slug is None:
@@ -77,6 +83,10 @@ class ChatService:
         if bot is not None and request.bot not in (None, bot):
             raise ValidationFailed([FieldError(key="model", code="invalid_request", message=(
                 f"model: the request names bot '{request.bot}' but is addressed to '{bot}'"))])
-        snapshot = self.settings.snapshot(slug, request.overrides)
+        return request, slug
+
+    def prepare_parsed(self, request: ChatRequest, snapshot: Snapshot, *, now: float | None = None) -> Prepared:
+        """The upstream request from a snapshot the caller chose (the live one, or a
+        conversation's pinned revision: app/services/conversations.py)."""
         return prepare(request, snapshot, now=time.time() if now is None else now, counter=self.counter,
                        allowed_models=self.allowed_models)

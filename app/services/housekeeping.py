@@ -6,7 +6,8 @@ crosses the threshold already tries, so this is the backstop for a process that
 crashed right after such a change. The projection check replays the log and compares it with the projection
 (invariant 4 of docs/architecture.md). Drift is logged (``projection.drift``), counted in the
 ``botsettings_projection_drift`` gauge, and fails the run, so /v1/jobs shows it as
-the job's last run with the drift in its error.
+the job's last run with the drift in its error. The reply retention keeps the chat
+gateway's reply log within its age and row limits and deletes idle conversation pins.
 """
 
 from __future__ import annotations
@@ -14,14 +15,17 @@ from __future__ import annotations
 import structlog
 
 from app import metrics
+from app.services.conversations import ConversationsService
 from app.services.history import HistoryService
 from app.services.job_catalogue import Housekeeping
 from app.services.job_handlers import JobFailed
+from app.services.replies import RepliesService
 from app.services.settings import SettingsService
 
 log = structlog.get_logger("botsettings.housekeeping")
 PROJECTION_CHECK = "projection_check"
 SETTINGS_SNAPSHOT = "settings_snapshot"
+REPLY_RETENTION = "reply_retention"
 SNAPSHOT_CHECK_MINUTES = 10.0
 
 
@@ -48,3 +52,15 @@ def settings_snapshot(service: HistoryService, interval_minutes: float = SNAPSHO
             log.info("snapshot.written", revision=revision)
 
     return Housekeeping(name=SETTINGS_SNAPSHOT, interval_minutes=interval_minutes, action=snapshot)
+
+
+def reply_retention(replies: RepliesService, conversations: ConversationsService, *, retention_days: float,
+                    max_rows: int, interval_minutes: float) -> Housekeeping:
+    """The reply log within its retention (age, then count), and idle conversation pins gone."""
+    async def prune() -> None:
+        deleted = await replies.prune(retention_days, max_rows)
+        expired = await conversations.expire()
+        if deleted or expired:
+            log.info("replies.pruned", replies=deleted, pins=expired)
+
+    return Housekeeping(name=REPLY_RETENTION, interval_minutes=interval_minutes, action=prune)

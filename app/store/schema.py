@@ -134,6 +134,46 @@ web_sessions = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 
+# -- the chat gateway's reply log and conversation pins (migration 0006) ---------------
+reply_log = sa.Table(
+    "reply_log", metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("request_id", sa.Text, nullable=False),
+    sa.Column("bot", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("conversation_id", sa.Text),
+    sa.Column("pinned", sa.Boolean, nullable=False),
+    sa.Column("settings", JSONB, nullable=False),
+    sa.Column("overrides", JSONB, nullable=False),
+    sa.Column("params", JSONB, nullable=False),
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("model_source", sa.Text, nullable=False),
+    sa.Column("upstream_model", sa.Text),
+    sa.Column("stream", sa.Boolean, nullable=False),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("upstream_status", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("finish_reason", sa.Text),
+    sa.Column("prompt_tokens", sa.Integer),
+    sa.Column("completion_tokens", sa.Integer),
+    sa.Column("total_tokens", sa.Integer),
+    sa.Column("context", JSONB, nullable=False),
+    sa.Column("messages", JSONB(none_as_null=True)),
+    sa.Column("replay_of", sa.Text),
+)
+
+conversation_pins = sa.Table(
+    "conversation_pins", metadata,
+    sa.Column("bot", sa.Text, primary_key=True),
+    sa.Column("conversation_id", sa.Text, primary_key=True),
+    sa.Column("revision", sa.BigInteger),
+    sa.Column("explicit", sa.Boolean, nullable=False),
+    sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Change requests (four eyes) and guarded changes (migration 0007).
 change_requests = sa.Table(
     "change_requests", metadata,

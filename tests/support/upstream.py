@@ -24,6 +24,7 @@ class FakeUpstream:
         self.delay = 0.0
         self.gate: asyncio.Event | None = None  # when set, requests wait for it
         self.stall_stream = 0.0  # seconds a stream stalls after its first event
+        self.finish_reason = "stop"  # "length": as if max_tokens cut the reply short
         self.url = ""
 
     async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Scope]],
@@ -48,19 +49,26 @@ class FakeUpstream:
         if request.get("stream"):
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", b"text/event-stream")]})
-            for i, word in enumerate(text.split(" ")):
+            words = text.split(" ")
+            for i, word in enumerate(words):
                 chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": request["model"],
                          "choices": [{"index": 0, "delta": {"content": word if i == 0 else " " + word},
-                                      "finish_reason": None}]}
+                                      "finish_reason": self.finish_reason if i == len(words) - 1 else None}]}
                 await send({"type": "http.response.body", "body": b"data: " + json.dumps(chunk).encode() + b"\n\n",
                             "more_body": True})
                 if self.stall_stream:
                     await asyncio.sleep(self.stall_stream)
+            if (request.get("stream_options") or {}).get("include_usage"):  # OpenAI's last chunk: usage only
+                usage = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": request["model"],
+                         "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": len(words),
+                                                  "total_tokens": 5 + len(words)}}
+                await send({"type": "http.response.body", "body": b"data: " + json.dumps(usage).encode() + b"\n\n",
+                            "more_body": True})
             await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
             return
         reply = {"id": "c1", "object": "chat.completion", "created": 1, "model": request["model"],
                  "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                              "finish_reason": "stop"}],
+                              "finish_reason": self.finish_reason}],
                  "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
         await _respond(send, 200, json.dumps(reply).encode())
 
