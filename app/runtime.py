@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Config, ConfigError
 from app.domain.bots_yaml import BotsConfig, load_bots
 from app.domain.environment import env_layer
+from app.domain.guards import Thresholds
 from app.domain.proposals import ApprovalPolicy
 from app.domain.read_model import Resolver
 from app.domain.replies import ReplyLogMode
@@ -26,6 +27,7 @@ from app.services import (
     BotsService,
     ChatService,
     ConversationsService,
+    GuardsService,
     HistoryService,
     JobsService,
     PlatformService,
@@ -101,7 +103,14 @@ class Runtime:
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
                                  adoption=adoption, jobs=jobs, chat=chat, sessions=SessionsService(db),
                                  platform=PlatformService(db, adoption), replies=replies,
-                                 conversations=conversations, proposals=ProposalsService(db, settings))
+                                 conversations=conversations, proposals=ProposalsService(db, settings),
+                                 guards=GuardsService(db, settings, history, Thresholds(
+                                     min_samples=config.guard_min_samples,
+                                     error_rate_increase=config.guard_error_rate_increase,
+                                     truncation_rate_increase=config.guard_truncation_rate_increase,
+                                     latency_ratio=config.guard_latency_ratio,
+                                     latency_min_increase_ms=config.guard_latency_min_increase_ms)))
+        self.services.proposals.on_guarded = self.services.guards.start
         self.scheduler: JobScheduler | None = None
 
     @property
@@ -164,7 +173,7 @@ class Runtime:
             raise RuntimeError("the scheduler needs a listening runtime (Runtime.start(listen=True))")
         if self.scheduler is not None:
             return
-        applier = ScheduledChangeApplier(self.jobs, self.identity, self.services.proposals)
+        applier = ScheduledChangeApplier(self.jobs, self.identity, self.services.proposals, self.services.guards)
         self.scheduler = JobScheduler(self.jobs, self._runner(), applier, self.identity,
                                       check_seconds=self.config.leader_check_seconds)
         self.jobs.scheduler = self.scheduler

@@ -90,7 +90,7 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         # replies, conversations.
         dependencies={"service": provider("settings"), **{name: provider(name) for name in
                                                           ("history", "bots", "adoption", "jobs", "chat",
-                                                           "replies", "conversations", "proposals")}},
+                                                           "replies", "conversations", "proposals", "guards")}},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=security_headers,

@@ -10,6 +10,7 @@ from app.services import (
     BotsService,
     ChatService,
     ConversationsService,
+    GuardsService,
     HistoryService,
     JobsService,
     ProposalsService,
@@ -26,3 +27,4 @@ Chat = NamedDependency[ChatService]  # chat
 Proposals = NamedDependency[ProposalsService]  # proposals (change requests)
 Replies = NamedDependency[RepliesService]  # replies
 Conversations = NamedDependency[ConversationsService]  # conversations
+Guards = NamedDependency[GuardsService]  # guards (guarded changes)

@@ -13,6 +13,7 @@ import structlog
 
 from app.domain.errors import Unavailable
 from app.domain.scheduled import ScheduledChange
+from app.services.guards import GuardsService
 from app.services.jobs import JobsService
 from app.services.proposals import ProposalsService
 
@@ -21,10 +22,12 @@ POLL_SECONDS = 1.0  # how late a change created in another process can be picked
 
 
 class ScheduledChangeApplier:
-    def __init__(self, jobs: JobsService, identity: str, proposals: ProposalsService | None = None) -> None:
+    def __init__(self, jobs: JobsService, identity: str, proposals: ProposalsService | None = None,
+                 guards: GuardsService | None = None) -> None:
         self.jobs = jobs
         self.identity = identity
         self.proposals = proposals
+        self.guards = guards
         self.wake = asyncio.Event()
 
     async def apply_due(self) -> float | None:
@@ -41,6 +44,12 @@ class ScheduledChangeApplier:
             if len(approved) == 100:
                 return 0.0
             wait = next_approved if wait is None else wait if next_approved is None else min(wait, next_approved)
+        if self.guards is not None:
+            try:
+                await self.guards.evaluate()  # at most a poll interval apart while any guard watches
+            except Exception as exc:
+                if not isinstance(exc, Unavailable):
+                    log.exception("guard.evaluation_failed")
         return wait
 
     async def apply(self, change: ScheduledChange) -> bool:

@@ -19,7 +19,8 @@
 - :class:`~app.services.sessions.SessionsService` — the page's sign-in sessions;
 - :class:`~app.services.platform.PlatformService` — the platform's own tables: import,
   attach in place, detach;
-- :class:`~app.services.proposals.ProposalsService` — change requests (four eyes).
+- :class:`~app.services.proposals.ProposalsService` — change requests (four eyes);
+- :class:`~app.services.guards.GuardsService` — guarded changes that revert themselves.
 
 :class:`Services` holds one of each, wired to one database and one read model.
 """
@@ -33,6 +34,7 @@ from app.services.adoption import AdoptionService
 from app.services.bots import BotsService
 from app.services.chat import ChatService
 from app.services.conversations import ConversationsService
+from app.services.guards import GuardsService
 from app.services.history import HistoryService
 from app.services.jobs import JobsService
 from app.services.platform import PlatformService
@@ -43,8 +45,9 @@ from app.services.settings import SettingsService
 from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY, Snapshots
 from app.store.database import Database
 
-__all__ = ["AdoptionService", "BotsService", "ChatService", "ConversationsService", "HistoryService", "JobsService",
-           "PlatformService", "ProposalsService", "RepliesService", "Services", "SessionsService", "SettingsService",
+__all__ = ["AdoptionService", "BotsService", "ChatService", "ConversationsService", "GuardsService", "HistoryService",
+           "JobsService", "PlatformService", "ProposalsService", "RepliesService", "Services", "SessionsService",
+           "SettingsService",
            "settings_with_history"]
 
 
@@ -61,6 +64,7 @@ class Services:
     replies: RepliesService  # the gateway's reply log
     conversations: ConversationsService  # conversations pinned to a revision
     proposals: ProposalsService  # change requests (four eyes)
+    guards: GuardsService  # guarded changes that revert themselves
 
 
 def settings_with_history(db: Database, read_model: Resolver | None = None, *,

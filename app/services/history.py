@@ -36,6 +36,7 @@ from app.services.settings import SettingsService
 from app.services.snapshots import Snapshots
 from app.store import change_log, history, reader, safe_change, writer
 from app.store.database import Connection, Database
+from app.store.writer import InTransaction
 
 MAX_PAGE = 1000
 
@@ -157,7 +158,8 @@ class HistoryService:
         raise Conflict("the settings kept changing while the rollback was planned; retry")
 
     async def revert(self, change_id: str, *, force: bool = False, dry_run: bool = False, actor: str,
-                     reason: str = "") -> RestoreResult:
+                     reason: str = "", source: Source = Source.REVERT,
+                     in_transaction: InTransaction | None = None) -> RestoreResult:
         """Append one change (source revert) restoring the values a change replaced.
         Refused with a conflict naming the keys a later change touched, unless ``force``."""
         cid = parse_change_id(change_id)
@@ -172,11 +174,12 @@ class HistoryService:
         text = f"revert of change {cid} (revisions {info.first_revision}…{info.last_revision})" + (
             f": {reason}" if reason else "")
         return await self._restore(plan, f"change {cid}", None, dry_run, ChangeRequest(
-            ops=plan.ops, actor=actor, reason=text, source=Source.REVERT, reverts=cid, expect=expect))
+            ops=plan.ops, actor=actor, reason=text, source=source, reverts=cid, expect=expect), in_transaction)
 
     async def _restore(self, plan: RestorePlan, target: str, revision: int | None, dry_run: bool,
-                       request: ChangeRequest) -> RestoreResult:
-        change = None if dry_run or not plan.ops else await self._settings.apply(request)
+                       request: ChangeRequest, in_transaction: InTransaction | None = None) -> RestoreResult:
+        change = None if dry_run or not plan.ops else await self._settings.apply(request,
+                                                                                in_transaction=in_transaction)
         return RestoreResult(target=target, target_revision=revision, dry_run=dry_run, diff=plan.diff,
                              skipped=plan.skipped, change=change)
 

@@ -181,3 +181,18 @@ async def test_the_approval_policy_refuses_direct_writes_unless_bypassed(make_ru
     # The approved path is open.
     p = await rt.services.proposals.propose(ALICE, {"global": {"temperature": 0.7}}, reason="r")
     assert (await rt.services.proposals.approve(ADMIN, p.id)).status == "applied"
+
+
+async def test_a_guarded_change_request_starts_its_guard_with_the_change(make_runtime: MakeRuntime,
+                                                                        raw: asyncpg.Connection) -> None:
+    rt = await make_runtime(schedule=False)
+    p = await rt.services.proposals.propose(ALICE, {"global": {"temperature": 0.5}}, reason="r",
+                                            guard_seconds=900)
+    done = await rt.services.proposals.approve(ADMIN, p.id)
+    row = await raw.fetchrow("SELECT change_id, status, window_seconds, bots, actor FROM change_guards")
+    assert (row["change_id"], row["status"], row["window_seconds"], row["actor"]) == (
+        done.change_id, "watching", 900.0, "alice")
+    assert json.loads(row["bots"]) == rt.service.known_bots()  # the global scope reaches every bot
+    detail = await rt.services.history.change(str(done.change_id))
+    assert detail.guard is not None and detail.guard.status == "watching"
+    assert detail.approval is not None and (detail.approval.author, detail.approval.approver) == ("alice", "root")
