@@ -232,5 +232,17 @@ def check_direct_write(policy: ApprovalPolicy, scopes: list[Scope], bypass: str 
         change_requests="/v1/change-requests")
 
 
+def admitted(policy: ApprovalPolicy, request: ChangeRequest, bypass: str | None) -> ChangeRequest:
+    """``request`` as it may be written under ``policy``: unchanged, or with its reason
+    naming an admin's bypass; ApprovalRequired when it needs a change request."""
+    if request.source in EXEMPT_SOURCES or (policy is ApprovalPolicy.NONE and bypass is None):
+        return request
+    check_direct_write(policy, [op.scope for op in request.ops], bypass)
+    if bypass is None:
+        return request
+    note = bypass_note(request.actor, bypass)
+    return msgspec.structs.replace(request, reason=f"{request.reason} ({note})" if request.reason else note)
+
+
 def bypass_note(actor: str, bypass: str) -> str:
     return f"approval bypassed by {actor}: {bypass.strip()}"

@@ -34,7 +34,7 @@ from app.domain.events import (
     normalize_request,
     set_op,
 )
-from app.domain.proposals import EXEMPT_SOURCES, ApprovalPolicy, bypass_note, check_direct_write
+from app.domain.proposals import ApprovalPolicy, admitted
 from app.domain.read_model import Resolver, Subscriber
 from app.domain.records import BotSummary, KeyView, ScopeView, VerifyReport
 from app.domain.registry import canonical_key, lookup_writable
@@ -106,13 +106,7 @@ class SettingsService:
     def check_approval(self, request: ChangeRequest, bypass: str | None) -> ChangeRequest:
         """The request as it may be written under the approval policy (its reason
         naming a bypass), or ApprovalRequired."""
-        if request.source in EXEMPT_SOURCES or (self.approval is ApprovalPolicy.NONE and bypass is None):
-            return request
-        check_direct_write(self.approval, [op.scope for op in request.ops], bypass)
-        if bypass is None:
-            return request
-        note = bypass_note(request.actor, bypass)
-        return msgspec.structs.replace(request, reason=f"{request.reason} ({note})" if request.reason else note)
+        return admitted(self.approval, request, bypass)
 
     async def _applied_here(self, committed: writer.Committed) -> None:
         """A batch this process committed: into the read model now, from memory
