@@ -68,6 +68,14 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     job_minute_seconds: float = 60.0  # how long an interval "minute" lasts; tests shorten it
     verify_interval_minutes: float = 60.0  # the housekeeping projection check
     leader_check_seconds: float = 1.0  # how often the leader proves its lock connection is alive
+    # Four eyes (docs/change-requests.md): none | global | all — scopes direct writes may not change.
+    require_approval: str = "none"
+    # Guarded changes (docs/change-requests.md): when a bot's figures have worsened enough to revert.
+    guard_min_samples: int = 20
+    guard_error_rate_increase: float = 0.05
+    guard_truncation_rate_increase: float = 0.05
+    guard_latency_ratio: float = 1.5
+    guard_latency_min_increase_ms: float = 250.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -118,6 +126,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
             kw["upstream_timeout_seconds"] = float(_int("BOTSETTINGS_UPSTREAM_TIMEOUT_SECONDS", t, 1, 3600))
         if am := env.get("BOTSETTINGS_ALLOWED_MODELS"):
             kw["allowed_models"] = frozenset(m.strip() for m in am.split(",") if m.strip())
+        if ra := env.get("BOTSETTINGS_REQUIRE_APPROVAL"):
+            kw["require_approval"] = _choice("BOTSETTINGS_REQUIRE_APPROVAL", ra.strip().lower(),
+                                             ("none", "global", "all"))
+        kw.update(_guard_env(env))
         kw.update(_scheduler_env(env))
         kw.update(_reply_log_env(env))
         return cls(**kw)  # type: ignore[arg-type]
@@ -144,6 +156,27 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _guard_env(env: Mapping[str, str]) -> dict[str, object]:
+    kw: dict[str, object] = {}
+    if ms := env.get("BOTSETTINGS_GUARD_MIN_SAMPLES"):
+        kw["guard_min_samples"] = _int("BOTSETTINGS_GUARD_MIN_SAMPLES", ms, 1, 1_000_000)
+    for name, field, lo, hi in (("BOTSETTINGS_GUARD_ERROR_RATE_INCREASE", "guard_error_rate_increase", 0.0, 1.0),
+                                ("BOTSETTINGS_GUARD_TRUNCATION_RATE_INCREASE", "guard_truncation_rate_increase",
+                                 0.0, 1.0),
+                                ("BOTSETTINGS_GUARD_LATENCY_RATIO", "guard_latency_ratio", 1.0, 100.0),
+                                ("BOTSETTINGS_GUARD_LATENCY_MIN_INCREASE_MS", "guard_latency_min_increase_ms",
+                                 0.0, 600_000.0)):
+        if (text := env.get(name)) is not None:
+            try:
+                value = float(text)
+            except ValueError:
+                raise ConfigError(f"{name} must be a number, got {text!r}") from None
+            if not lo <= value <= hi:
+                raise ConfigError(f"{name} must be within {lo:g}…{hi:g}, got {text!r}")
+            kw[field] = value
+    return kw
 
 
 def _scheduler_env(env: Mapping[str, str]) -> dict[str, object]:

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.config import Config, ConfigError
 from app.domain.bots_yaml import BotsConfig, load_bots
 from app.domain.environment import env_layer
+from app.domain.guards import Thresholds
+from app.domain.proposals import ApprovalPolicy
 from app.domain.read_model import Resolver
 from app.domain.replies import ReplyLogMode
 from app.scheduler.scheduled_changes import ScheduledChangeApplier
@@ -25,9 +27,11 @@ from app.services import (
     BotsService,
     ChatService,
     ConversationsService,
+    GuardsService,
     HistoryService,
     JobsService,
     PlatformService,
+    ProposalsService,
     RegistryService,
     RepliesService,
     Services,
@@ -79,7 +83,8 @@ class Runtime:
         self.resolver = resolver
         self.listener = listener
         snapshots = Snapshots(db, config.snapshot_every)
-        settings = SettingsService(db, resolver, snapshots=snapshots, listener=listener)
+        settings = SettingsService(db, resolver, snapshots=snapshots, listener=listener,
+                                   approval=ApprovalPolicy(config.require_approval))
         history = HistoryService(db, settings, snapshots)
         # Jobs: the catalogue and manual runs work in every process (the CLI too); the
         # scheduler itself runs only in serving processes, and jobs only in the leader.
@@ -99,7 +104,14 @@ class Runtime:
         self.services = Services(settings=settings, history=history, bots=BotsService(settings),
                                  adoption=adoption, jobs=jobs, chat=chat, sessions=SessionsService(db),
                                  platform=PlatformService(db, adoption), registry=RegistryService(settings, history),
-                                 replies=replies, conversations=conversations)
+                                 replies=replies, conversations=conversations, proposals=ProposalsService(db, settings),
+                                 guards=GuardsService(db, settings, history, Thresholds(
+                                     min_samples=config.guard_min_samples,
+                                     error_rate_increase=config.guard_error_rate_increase,
+                                     truncation_rate_increase=config.guard_truncation_rate_increase,
+                                     latency_ratio=config.guard_latency_ratio,
+                                     latency_min_increase_ms=config.guard_latency_min_increase_ms)))
+        self.services.proposals.on_guarded = self.services.guards.start
         self.scheduler: JobScheduler | None = None
 
     @property
@@ -162,16 +174,18 @@ class Runtime:
             raise RuntimeError("the scheduler needs a listening runtime (Runtime.start(listen=True))")
         if self.scheduler is not None:
             return
-        applier = ScheduledChangeApplier(self.jobs, self.identity)
+        applier = ScheduledChangeApplier(self.jobs, self.identity, self.services.proposals, self.services.guards)
         self.scheduler = JobScheduler(self.jobs, self._runner(), applier, self.identity,
                                       check_seconds=self.config.leader_check_seconds)
         self.jobs.scheduler = self.scheduler
+        self.services.proposals.wake = self.scheduler.wake_applier
         await self.scheduler.start()
 
     async def stop_scheduler(self) -> None:
         """Release leadership (graceful shutdown): another process takes over at once."""
         scheduler, self.scheduler = self.scheduler, None
         self.jobs.scheduler = None
+        self.services.proposals.wake = None
         if scheduler is not None:
             await scheduler.stop()
 

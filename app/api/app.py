@@ -19,6 +19,7 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from app import metrics, web
 from app.api import (
     bots,
+    change_requests,
     chat,
     check,
     compat,
@@ -92,7 +93,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
     application = Litestar(
         route_handlers=[*health.HANDLERS, *settings.HANDLERS, *bots.HANDLERS, *check.HANDLERS, *watch.HANDLERS,
                         *snapshot.HANDLERS, *history.HANDLERS, *keys.HANDLERS, *chat.HANDLERS, *replies.HANDLERS,
-                        *compat.HANDLERS, *compat_profiles.HANDLERS, *jobs.HANDLERS, MetricsController, *web.HANDLERS],
+                        *compat.HANDLERS, *compat_profiles.HANDLERS, *jobs.HANDLERS,
+                        *change_requests.HANDLERS, MetricsController, *web.HANDLERS],
         middleware=[PROMETHEUS.middleware,
                     boundary_middleware(hosts=hosts,
                                         tokenless=tokens is None, cors_origins=config.cors_origins,
@@ -100,8 +102,8 @@ def create_app(config: Config | None = None, runtime: Runtime | None = None) -> 
         # Handlers name the service they need: service (settings), history, bots, adoption, jobs, chat, registry,
         # replies, conversations.
         dependencies={"service": provider("settings"), **{name: provider(name) for name in
-                                                          ("history", "bots", "adoption", "jobs", "chat",
-                                                          "registry", "replies", "conversations")}},
+                                                          ("history", "bots", "adoption", "jobs", "chat", "registry",
+                                                           "replies", "conversations", "proposals", "guards")}},
         exception_handlers=problems.HANDLERS,  # type: ignore[arg-type]
         guards=[make_guard(tokens)],
         after_request=security_headers,

@@ -18,7 +18,7 @@ from app.domain.jobs import JobRun
 from app.domain.scheduled import ScheduledChange
 from app.http.auth import principal_of, require
 from app.http.deps import Jobs
-from app.http.request import actor_of, query_int
+from app.http.request import actor_of, approval_bypass, query_int
 from app.http.visibility import visible_jobs, visible_scheduled
 from app.services.jobs import JobsService, JobsView
 
@@ -76,7 +76,7 @@ async def schedule_change(request: Request[Any, Any, Any], jobs: Jobs, data: JSO
     require(request, Action.WRITE, target)
     return await jobs.schedule_change(target, data.patch,
                                       apply_at=parse_time(data.apply_at, "apply_at", naive_is_utc=False),
-                                      reason=data.reason, actor=actor_of(request))
+                                      reason=data.reason, actor=actor_of(request), bypass=approval_bypass(request))
 
 
 @get("/v1/scheduled-changes", summary="Scheduled changes (?status=pending|applied|failed|cancelled)",

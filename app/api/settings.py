@@ -13,10 +13,11 @@ from app.api.schemas import ChangeResponse, PutBody, ScopeSettings, StoredSettin
 from app.domain import scopes
 from app.domain.audit import PastState
 from app.domain.history import point_of
+from app.domain.proposals import parse_duration
 from app.domain.records import KeyView
 from app.domain.scopes import Scope
-from app.http.deps import History, Service
-from app.http.request import actor_of, etag, if_match, reason_of
+from app.http.deps import Guards, History, Service
+from app.http.request import actor_of, approval_bypass, etag, if_match, reason_of
 
 ScopeDep = NamedDependency[Scope]
 
@@ -34,13 +35,18 @@ async def read_scope(service: Service, history: History, target: ScopeDep, revis
     return Response(body, headers={"ETag": etag(view.revision)})
 
 
-@patch("/", summary="JSON merge-patch of a scope: null deletes a key; all keys in one change")
-async def patch_scope(request: Request[Any, Any, Any], service: Service, target: ScopeDep,
-                      data: JSONBody[dict[str, Any]]) -> Response[ChangeResponse]:
+@patch("/", summary="JSON merge-patch of a scope: null deletes a key; all keys in one change "
+                    "(?guard=15m: revert it if the bots' figures worsen)")
+async def patch_scope(request: Request[Any, Any, Any], service: Service, guards: Guards, target: ScopeDep,
+                      data: JSONBody[dict[str, Any]], guard: FromQuery[str | None] = None) -> Response[ChangeResponse]:
     if not data:
         raise HTTPException(status_code=400, detail="the patch is empty: send an object like {\"temperature\": 0.7}")
+    if guard is not None:
+        return change_response(await guards.patch(
+            target, data, guard_seconds=parse_duration(guard), actor=actor_of(request), reason=reason_of(request),
+            expect_revision=if_match(request), bypass=approval_bypass(request)))
     result = await service.patch(target, data, actor=actor_of(request), reason=reason_of(request),
-                                 expect_revision=if_match(request))
+                                 expect_revision=if_match(request), bypass=approval_bypass(request))
     return change_response(result)
 
 
@@ -50,11 +56,18 @@ async def read_key(service: Service, target: ScopeDep, key: FromPath[str]) -> Re
     return Response(view, headers={"ETag": etag(view.key_version)})
 
 
-@put("/{key:str}", summary="Set one key: body {\"value\": …}")
-async def put_key(request: Request[Any, Any, Any], service: Service, target: ScopeDep, data: JSONBody[PutBody],
-                  key: FromPath[str]) -> Response[ChangeResponse]:
+@put("/{key:str}", summary="Set one key: body {\"value\": …} (?guard=15m: revert it if the bots' figures worsen)")
+async def put_key(request: Request[Any, Any, Any], service: Service, guards: Guards, target: ScopeDep,
+                  data: JSONBody[PutBody], key: FromPath[str], guard: FromQuery[str | None] = None
+                  ) -> Response[ChangeResponse]:
+    if guard is not None:
+        return change_response(await guards.set_value(
+            target, key, data.value, guard_seconds=parse_duration(guard), actor=actor_of(request),
+            reason=reason_of(request, data.reason), expect_version=if_match(request),
+            bypass=approval_bypass(request)))
     result = await service.set_value(target, key, data.value, actor=actor_of(request),
-                                     reason=reason_of(request, data.reason), expect_version=if_match(request))
+                                     reason=reason_of(request, data.reason), expect_version=if_match(request),
+                                     bypass=approval_bypass(request))
     return change_response(result)
 
 
@@ -62,7 +75,7 @@ async def put_key(request: Request[Any, Any, Any], service: Service, target: Sco
 async def delete_key(request: Request[Any, Any, Any], service: Service, target: ScopeDep,
                      key: FromPath[str]) -> Response[ChangeResponse]:
     result = await service.delete_value(target, key, actor=actor_of(request), reason=reason_of(request),
-                                        expect_version=if_match(request))
+                                        expect_version=if_match(request), bypass=approval_bypass(request))
     return change_response(result)
 
 

@@ -8,6 +8,7 @@ from app.cli import (
     admin,
     adoption,
     bot_editor,
+    change_requests,
     check,
     effective,
     history,
@@ -33,7 +34,8 @@ def cli() -> None:
 
 for command in [*settings.COMMANDS, *effective.COMMANDS, *admin.COMMANDS, *history.COMMANDS, *adoption.COMMANDS,
                 *bot_editor.COMMANDS, *prepare.COMMANDS, *jobs.COMMANDS, *tokens.COMMANDS,
-                *platform.COMMANDS, *keys.COMMANDS, *replies.COMMANDS, *check.COMMANDS]:
+                *platform.COMMANDS, *keys.COMMANDS, *replies.COMMANDS, *check.COMMANDS,
+                *change_requests.COMMANDS]:
     cli.add_command(command)
 
 

@@ -78,9 +78,11 @@ def get_cmd(key: str, bot: str | None, global_: bool, explain: bool, as_json: bo
 @scope_options
 @click.option("--reason", default="", help="Why: kept in the audit log.")
 @click.option("--actor", default=None, help="Who: recorded on the event (default: $USER@host).")
+@click.option("--bypass-approval", "bypass", default=None, metavar="REASON",
+              help="Write a scope BOTSETTINGS_REQUIRE_APPROVAL protects without a change request (recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 def set_cmd(key: str, value: str, bot: str | None, global_: bool, reason: str, actor: str | None,
-            as_json: bool) -> None:
+            bypass: str | None, as_json: bool) -> None:
     """Set KEY to VALUE in a scope. VALUE is read as JSON (0.5, true, ["a"], {"k": 1}),
     or as a plain string for string keys."""
     scope = chosen_scope(bot, global_)
@@ -90,7 +92,7 @@ def set_cmd(key: str, value: str, bot: str | None, global_: bool, reason: str, a
 
     async def work(rt: Runtime) -> ChangeResult:
         return await rt.service.set_value(scope, key, parsed, actor=actor or default_actor(), reason=reason,
-                                          source=Source.CLI)
+                                          source=Source.CLI, bypass=bypass)
     print_change(run(work), as_json)
 
 
@@ -99,14 +101,17 @@ def set_cmd(key: str, value: str, bot: str | None, global_: bool, reason: str, a
 @scope_options
 @click.option("--reason", default="", help="Why: kept in the audit log.")
 @click.option("--actor", default=None, help="Who: recorded on the event (default: $USER@host).")
+@click.option("--bypass-approval", "bypass", default=None, metavar="REASON",
+              help="Write a scope BOTSETTINGS_REQUIRE_APPROVAL protects without a change request (recorded).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def unset_cmd(key: str, bot: str | None, global_: bool, reason: str, actor: str | None, as_json: bool) -> None:
+def unset_cmd(key: str, bot: str | None, global_: bool, reason: str, actor: str | None, bypass: str | None,
+              as_json: bool) -> None:
     """Delete KEY from a scope, so that it inherits again."""
     scope = chosen_scope(bot, global_)
 
     async def work(rt: Runtime) -> ChangeResult:
         return await rt.service.delete_value(scope, key, actor=actor or default_actor(), reason=reason,
-                                             source=Source.CLI)
+                                             source=Source.CLI, bypass=bypass)
     print_change(run(work), as_json)
 
 

@@ -93,9 +93,33 @@ class ChangesPage(msgspec.Struct, frozen=True, kw_only=True):
     head: int
 
 
+class Approval(msgspec.Struct, frozen=True, kw_only=True):
+    """The change request a change applied: who proposed it and who approved it."""
+
+    request_id: UUID
+    author: str
+    approver: str | None
+    approved_at: datetime | None
+
+
+class GuardInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A guarded change's watch over the bots' figures (docs/change-requests.md)."""
+
+    status: str  # watching | passed | reverted | ended
+    bots: list[str]
+    started_at: datetime
+    window_seconds: float
+    finished_at: datetime | None = None
+    figures: Any = None  # the last evaluation: per figure, before and after
+    revert_change_id: UUID | None = None
+    note: str | None = None
+
+
 class ChangeDetail(msgspec.Struct, frozen=True, kw_only=True):
     change: ChangeInfo
     events: list[AuditEvent]
+    approval: Approval | None = None  # when the change applied a change request
+    guard: GuardInfo | None = None  # when the change was applied with a guard
 
 
 class PastState(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,3 +151,20 @@ class RestoreResult(msgspec.Struct, frozen=True, kw_only=True):
     # A dry run's verdict of the model limits (docs/models.md): what applying it would
     # be refused for, each naming a bot; empty when it would pass.
     model_problems: list[FieldError] = []
+
+
+class ChangeEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One row of the change log: a change, the scopes it touched and its first events."""
+
+    change: ChangeInfo
+    scopes: list[str]
+    events: list[AuditEvent]  # the first ones (all, unless ``more``)
+    more: int  # events not listed here (the change's own page has them all)
+    approval: Approval | None = None
+    guard: GuardInfo | None = None
+
+
+class ChangeLogPage(msgspec.Struct, frozen=True, kw_only=True):
+    entries: list[ChangeEntry]
+    next_cursor: str | None
+    head: int

@@ -42,6 +42,8 @@ class Source(StrEnum):
     SCHEDULER = "scheduler"
     WEB = "web"  # the operators' page
     PLATFORM_TABLE = "platform_table"  # the platform's own tables, attached as views (SQL triggers)
+    CHANGE_REQUEST = "change_request"  # an approved change request (four eyes)
+    GUARD = "guard"  # a guarded change reverted because the bots' figures worsened
 
 
 class Operation(msgspec.Struct, frozen=True):

@@ -10,8 +10,10 @@ from app.services import (
     BotsService,
     ChatService,
     ConversationsService,
+    GuardsService,
     HistoryService,
     JobsService,
+    ProposalsService,
     RegistryService,
     RepliesService,
     SettingsService,
@@ -24,5 +26,7 @@ Adoption = NamedDependency[AdoptionService]  # adoption
 Jobs = NamedDependency[JobsService]  # jobs
 Chat = NamedDependency[ChatService]  # chat
 Keys = NamedDependency[RegistryService]  # registry
+Proposals = NamedDependency[ProposalsService]  # proposals (change requests)
 Replies = NamedDependency[RepliesService]  # replies
 Conversations = NamedDependency[ConversationsService]  # conversations
+Guards = NamedDependency[GuardsService]  # guards (guarded changes)

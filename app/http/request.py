@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import HTTPException
 
+from app.domain.access import Forbidden, Role
 from app.domain.input_checks import check_text, parse_int
 from app.http.auth import principal_of
 
@@ -45,3 +46,16 @@ def etag(revision: int) -> str:
 def query_int(text: str | None, name: str, default: int, lo: int, hi: int) -> int:
     """An integer query parameter (``limit``, ``since``): ASCII digits within lo…hi, else a 400."""
     return default if text is None or text == "" else parse_int(text, name, lo=lo, hi=hi)
+
+
+def approval_bypass(request: Request[Any, Any, Any]) -> str | None:
+    """An admin's reason to write a scope the approval policy protects without a change
+    request (``X-Approval-Bypass: <reason>``); recorded in the change's reason."""
+    raw = request.headers.get("x-approval-bypass")
+    if raw is None:
+        return None
+    principal = principal_of(request)
+    if principal.role < Role.ADMIN:
+        raise Forbidden(f"token '{principal.name}' has role {principal.role.label}; only an admin may bypass "
+                        "the approval policy: propose a change request instead")
+    return check_text(raw, "X-Approval-Bypass")

@@ -20,7 +20,9 @@
 - :class:`~app.services.registry.RegistryService` — the key registry: every key's
   definition, and the platform's schema shape;
 - :class:`~app.services.platform.PlatformService` — the platform's own tables: import,
-  attach in place, detach.
+  attach in place, detach;
+- :class:`~app.services.proposals.ProposalsService` — change requests (four eyes);
+- :class:`~app.services.guards.GuardsService` — guarded changes that revert themselves.
 
 :class:`Services` holds one of each, wired to one database and one read model.
 """
@@ -34,9 +36,11 @@ from app.services.adoption import AdoptionService
 from app.services.bots import BotsService
 from app.services.chat import ChatService
 from app.services.conversations import ConversationsService
+from app.services.guards import GuardsService
 from app.services.history import HistoryService
 from app.services.jobs import JobsService
 from app.services.platform import PlatformService
+from app.services.proposals import ProposalsService
 from app.services.registry import RegistryService
 from app.services.replies import RepliesService
 from app.services.sessions import SessionsService
@@ -44,9 +48,9 @@ from app.services.settings import SettingsService
 from app.services.snapshots import DEFAULT_SNAPSHOT_EVERY, Snapshots
 from app.store.database import Database
 
-__all__ = ["AdoptionService", "BotsService", "ChatService", "ConversationsService", "HistoryService", "JobsService",
-           "PlatformService", "RegistryService", "RepliesService", "Services", "SessionsService", "SettingsService",
-           "settings_with_history"]
+__all__ = ["AdoptionService", "BotsService", "ChatService", "ConversationsService", "GuardsService", "HistoryService",
+           "JobsService", "PlatformService", "ProposalsService", "RegistryService", "RepliesService", "Services",
+           "SessionsService", "SettingsService", "settings_with_history"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,8 @@ class Services:
     registry: RegistryService  # the key registry's definitions
     replies: RepliesService  # the gateway's reply log
     conversations: ConversationsService  # conversations pinned to a revision
+    proposals: ProposalsService  # change requests (four eyes)
+    guards: GuardsService  # guarded changes that revert themselves
 
 
 def settings_with_history(db: Database, read_model: Resolver | None = None, *,

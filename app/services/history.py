@@ -12,7 +12,9 @@ import msgspec
 from app.domain import scopes
 from app.domain.audit import (
     ChangeDetail,
+    ChangeEntry,
     ChangeInfo,
+    ChangeLogPage,
     ChangesPage,
     DiffResult,
     EventFilter,
@@ -32,8 +34,9 @@ from app.domain.resolution import LayerValues, Snapshot, build_snapshot, validat
 from app.domain.scopes import Scope
 from app.services.settings import SettingsService
 from app.services.snapshots import Snapshots
-from app.store import history, reader, writer
+from app.store import change_log, history, reader, safe_change, writer
 from app.store.database import Connection, Database
+from app.store.writer import InTransaction
 
 MAX_PAGE = 1000
 
@@ -67,10 +70,29 @@ class HistoryService:
         return ChangesPage(changes=changes, head=at,
                            next_cursor=str(changes[-1].first_revision) if len(changes) == limit else None)
 
+    async def change_log(self, f: EventFilter, limit: int = 25, cursor: str | None = None,
+                         per_change: int = 20) -> ChangeLogPage:
+        """Changes matching ``f``, newest first, each with its scopes, its first
+        ``per_change`` events, and its change request and guard (the history page)."""
+        limit, below = _page(limit), parse_cursor(cursor)
+        if f.key is not None:
+            f = msgspec.structs.replace(f, key=canonical_key(f.key)[0])
+        async with self._db.snapshot() as conn:
+            changes = await history.changes_page(conn, f, limit, below)
+            found = await change_log.details(conn, changes, per_change)
+            at = await reader.head(conn)
+        entries = [ChangeEntry(change=c, scopes=found.scopes.get(c.id, []),
+                               events=[audit_event(e) for e in found.events.get(c.id, [])],
+                               more=max(0, c.event_count - per_change), approval=found.approvals.get(c.id),
+                               guard=found.guards.get(c.id)) for c in changes]
+        return ChangeLogPage(entries=entries, head=at,
+                             next_cursor=str(changes[-1].first_revision) if len(changes) == limit else None)
+
     async def change(self, change_id: str) -> ChangeDetail:
         async with self._db.snapshot() as conn:
             info, events = await _change_with_events(conn, parse_change_id(change_id))
-        return ChangeDetail(change=info, events=[audit_event(e) for e in events])
+            approval, guard = await safe_change.of_change(conn, info.id)
+        return ChangeDetail(change=info, events=[audit_event(e) for e in events], approval=approval, guard=guard)
 
     async def state_at(self, point: Point, scope: Scope | None = None) -> PastState:
         """Stored values at a past point: one scope's, or every scope's."""
@@ -136,7 +158,8 @@ class HistoryService:
         raise Conflict("the settings kept changing while the rollback was planned; retry")
 
     async def revert(self, change_id: str, *, force: bool = False, dry_run: bool = False, actor: str,
-                     reason: str = "") -> RestoreResult:
+                     reason: str = "", source: Source = Source.REVERT,
+                     in_transaction: InTransaction | None = None) -> RestoreResult:
         """Append one change (source revert) restoring the values a change replaced.
         Refused with a conflict naming the keys a later change touched, unless ``force``."""
         cid = parse_change_id(change_id)
@@ -151,11 +174,12 @@ class HistoryService:
         text = f"revert of change {cid} (revisions {info.first_revision}…{info.last_revision})" + (
             f": {reason}" if reason else "")
         return await self._restore(plan, f"change {cid}", None, dry_run, ChangeRequest(
-            ops=plan.ops, actor=actor, reason=text, source=Source.REVERT, reverts=cid, expect=expect))
+            ops=plan.ops, actor=actor, reason=text, source=source, reverts=cid, expect=expect), in_transaction)
 
     async def _restore(self, plan: RestorePlan, target: str, revision: int | None, dry_run: bool,
-                       request: ChangeRequest) -> RestoreResult:
-        change = None if dry_run or not plan.ops else await self._settings.apply(request)
+                       request: ChangeRequest, in_transaction: InTransaction | None = None) -> RestoreResult:
+        change = None if dry_run or not plan.ops else await self._settings.apply(request,
+                                                                                in_transaction=in_transaction)
         refusal = self._settings.model_problems(plan.ops) if dry_run and plan.ops else None
         return RestoreResult(target=target, target_revision=revision, dry_run=dry_run, diff=plan.diff,
                              skipped=plan.skipped, change=change, model_problems=refusal.errors if refusal else [])

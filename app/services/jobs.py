@@ -18,6 +18,7 @@ from app.domain import scheduled as domain
 from app.domain.errors import BotSettingsError, Conflict, FieldError, NotFound, ValidationFailed
 from app.domain.events import ChangeResult
 from app.domain.jobs import JobRun, ScheduleEntry, next_run_after_change
+from app.domain.proposals import bypass_note, check_direct_write
 from app.domain.scheduled import AlreadySettled, ScheduledChange
 from app.domain.scopes import Scope, parse_scope
 from app.services.job_catalogue import JobCatalogue
@@ -130,7 +131,11 @@ class JobsService:
 
     # -- scheduled changes ---------------------------------------------------------------
     async def schedule_change(self, scope: Scope, patch: dict[str, Any], *, apply_at: datetime, reason: str,
-                              actor: str) -> ScheduledChange:
+                              actor: str, bypass: str | None = None) -> ScheduledChange:
+        # The approval policy is checked now: the scheduler applies it later without asking.
+        check_direct_write(self.settings.approval, [scope], bypass)
+        if bypass is not None:
+            reason = f"{reason} ({bypass_note(actor, bypass)})" if reason else bypass_note(actor, bypass)
         async with self._db.write() as conn:
             now = await scheduling.now(conn)
             canonical = domain.validate(scope, patch, actor=actor, reason=reason, apply_at=apply_at, now=now)

@@ -36,6 +36,7 @@ from app.domain.events import (
     with_legacy_deletes,
 )
 from app.domain.model_limits import BotCheck, Layers, ModelLimitsExceeded, check_all, check_changes
+from app.domain.proposals import ApprovalPolicy, admitted
 from app.domain.read_model import Resolver, Subscriber
 from app.domain.records import BotSummary, KeyView, ScopeView, StoredValue, VerifyReport
 from app.domain.registry import canonical_key, lookup_writable
@@ -65,8 +66,9 @@ class SettingsService:
     the known bots, and the integrity check and rebuild of the projection."""
 
     def __init__(self, db: Database, read_model: Resolver | None = None, *, snapshots: Snapshots | None = None,
-                 listener: Listener | None = None) -> None:
+                 listener: Listener | None = None, approval: ApprovalPolicy = ApprovalPolicy.NONE) -> None:
         self._db = db
+        self.approval = approval  # BOTSETTINGS_REQUIRE_APPROVAL: scopes direct writes may not change
         self._model = read_model or Resolver(BotsConfig(), {})
         self._snapshots = snapshots or Snapshots(db)
         self._listener = listener  # set when the process listens; None in a one-shot CLI
@@ -74,14 +76,19 @@ class SettingsService:
 
     # -- writes ---------------------------------------------------------------
     async def apply(self, request: ChangeRequest, *,
-                    in_transaction: writer.InTransaction | None = None) -> ChangeResult:
+                    in_transaction: writer.InTransaction | None = None, bypass: str | None = None) -> ChangeResult:
         """Apply a change: validate every op, then commit it in the next batch (the
         invariants of docs/architecture.md); answered once it has committed and this
         process's read model holds it. ``in_transaction`` runs last inside the change's
         transaction, which then holds that change alone (the scheduler claims a
-        scheduled change there, so the claim and the change commit together)."""
+        scheduled change there, so the claim and the change commit together).
+
+        A direct write to a scope the approval policy protects is refused (409) unless
+        ``bypass`` gives an admin's reason (the caller checked the role); the reason
+        is recorded in the change's."""
         if not request.ops:
             raise ValidationFailed([FieldError(key="ops", message="a change needs at least one operation")])
+        request = self.check_approval(request, bypass)
         ops, warnings = normalize_request(request)
         started = time.perf_counter()
         committed = with_legacy_deletes(ops)
@@ -121,6 +128,10 @@ class SettingsService:
     def check_models(self) -> list[BotCheck]:
         """Every known bot's effective configuration against its model."""
         return check_all(self._layers())
+    def check_approval(self, request: ChangeRequest, bypass: str | None) -> ChangeRequest:
+        """The request as it may be written under the approval policy (its reason
+        naming a bypass), or ApprovalRequired."""
+        return admitted(self.approval, request, bypass)
 
     async def _applied_here(self, committed: writer.Committed) -> None:
         """A batch this process committed: into the read model now, from memory
@@ -145,27 +156,32 @@ class SettingsService:
         return self._committer
 
     async def patch(self, scope: Scope, patch: dict[str, Any], *, actor: str, reason: str = "",
-                    source: Source = Source.API, expect_revision: int | None = None) -> ChangeResult:
+                    source: Source = Source.API, expect_revision: int | None = None,
+                    bypass: str | None = None) -> ChangeResult:
         """JSON merge-patch (RFC 7396) of one scope: ``null`` deletes a key (it inherits
         again), anything else sets it. A nullable key is set to null with ``set_value``."""
         ops: list[Operation] = [delete_op(scope, k) if v is None else set_op(scope, k, v)
                                 for k, v in patch.items()]
         expect = Expectations(scope_revisions={scope: expect_revision} if expect_revision is not None else {})
-        return await self.apply(ChangeRequest(ops=ops, actor=actor, reason=reason, source=source, expect=expect))
+        return await self.apply(ChangeRequest(ops=ops, actor=actor, reason=reason, source=source, expect=expect),
+                                bypass=bypass)
 
     async def set_value(self, scope: Scope, key: str, value: Any, *, actor: str, reason: str = "",
-                        source: Source = Source.API, expect_version: int | None = None) -> ChangeResult:
-        return await self._one(set_op(scope, key, value), actor, reason, source, expect_version)
+                        source: Source = Source.API, expect_version: int | None = None,
+                        bypass: str | None = None) -> ChangeResult:
+        return await self._one(set_op(scope, key, value), actor, reason, source, expect_version, bypass)
 
     async def delete_value(self, scope: Scope, key: str, *, actor: str, reason: str = "",
-                           source: Source = Source.API, expect_version: int | None = None) -> ChangeResult:
-        return await self._one(delete_op(scope, key), actor, reason, source, expect_version)
+                           source: Source = Source.API, expect_version: int | None = None,
+                           bypass: str | None = None) -> ChangeResult:
+        return await self._one(delete_op(scope, key), actor, reason, source, expect_version, bypass)
 
     async def _one(self, op: Operation, actor: str, reason: str, source: Source,
-                   expect_version: int | None) -> ChangeResult:
+                   expect_version: int | None, bypass: str | None) -> ChangeResult:
         key, _ = canonical_key(op.key)
         expect = Expectations(key_versions={(op.scope, key): expect_version} if expect_version is not None else {})
-        return await self.apply(ChangeRequest(ops=[op], actor=actor, reason=reason, source=source, expect=expect))
+        return await self.apply(ChangeRequest(ops=[op], actor=actor, reason=reason, source=source, expect=expect),
+                                bypass=bypass)
 
     # -- stored values ------------------------------------------------------------
     async def scope_view(self, scope: Scope) -> ScopeView:

@@ -173,3 +173,41 @@ conversation_pins = sa.Table(
     sa.Column("pinned_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Change requests (four eyes) and guarded changes (migration 0007).
+change_requests = sa.Table(
+    "change_requests", metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("patches", _json, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("apply_at", sa.DateTime(timezone=True)),
+    sa.Column("guard_seconds", sa.Float),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("decision_note", sa.Text),
+    sa.Column("applied_at", sa.DateTime(timezone=True)),
+    sa.Column("change_id", UUID(as_uuid=True)),
+    sa.Column("first_revision", sa.BigInteger),
+    sa.Column("last_revision", sa.BigInteger),
+    sa.Column("error", sa.Text),
+)
+
+change_guards = sa.Table(
+    "change_guards", metadata,
+    sa.Column("change_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("bots", _json, nullable=False),
+    sa.Column("keys", _json, nullable=False),
+    sa.Column("first_revision", sa.BigInteger, nullable=False),
+    sa.Column("last_revision", sa.BigInteger, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("window_seconds", sa.Float, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("figures", _json),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("revert_change_id", UUID(as_uuid=True)),
+    sa.Column("note", sa.Text),
+)

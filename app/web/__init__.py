@@ -14,7 +14,17 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app.version import VERSION
-from app.web import errors, history_pages, jobs_pages, keys_pages, login, replies_pages, settings_pages
+from app.web import (
+    compare_pages,
+    errors,
+    history_pages,
+    jobs_pages,
+    keys_pages,
+    login,
+    replies_pages,
+    request_pages,
+    settings_pages,
+)
 from app.web.render import TOKENS, field_text, show
 
 HERE = Path(__file__).parent
@@ -33,7 +43,8 @@ TEMPLATES: TemplateConfig[Any] = TemplateConfig(instance=JinjaTemplateEngine.fro
 
 HANDLERS = [
     Router("/", route_handlers=[*settings_pages.HANDLERS, *history_pages.HANDLERS, *jobs_pages.HANDLERS,
-                               *keys_pages.HANDLERS, *replies_pages.HANDLERS, *login.HANDLERS],
+                               *keys_pages.HANDLERS, *replies_pages.HANDLERS, *compare_pages.HANDLERS,
+                               *request_pages.HANDLERS, *login.HANDLERS],
            opt={"web": True}, exception_handlers=errors.HANDLERS,  # type: ignore[arg-type]
            include_in_schema=False),
     create_static_files_router(path="/static", directories=[HERE / "static"], opt={"public": True},

@@ -5,6 +5,7 @@ confirmed post) and undoing one change (revert)."""
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 from urllib.parse import urlencode
 
@@ -23,18 +24,32 @@ from app.http.deps import History, Service
 from app.web.render import current_principal, may, page
 from app.web.views import SOURCE_TEXT
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25  # changes per page (a change may hold any number of events)
+EVENTS_SHOWN = 50  # events listed under one change; its own page lists them all
+
+
+LONG = 80  # characters: a value longer than this (or multi-line) is shown as a unified diff
+
+
+def _lines(value: Any) -> list[str]:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)
+    return text.splitlines()
 
 
 def text_diff(before: Any, after: Any) -> list[tuple[str, str]]:
-    """Line diff of two multi-line strings as (kind, line): kind is add, del or same."""
-    if not (isinstance(before, str) and isinstance(after, str) and ("\n" in before or "\n" in after)):
+    """A unified diff of two long or multi-line values as (kind, line): kind is add, del,
+    same or hunk. Empty when both are short: those read better as before → after."""
+    def long(v: Any) -> bool:
+        text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+        return "\n" in text or len(text) > LONG
+    if not (long(before) or long(after)):
         return []
+    old, new = (_lines(before) if before is not None else []), (_lines(after) if after is not None else [])
     lines = []
-    for line in difflib.ndiff(before.splitlines(), after.splitlines()):
-        kind = {"+ ": "add", "- ": "del", "  ": "same"}.get(line[:2])
+    for line in list(difflib.unified_diff(old, new, lineterm="", n=3))[2:]:  # no ---/+++ header
+        kind = {"+": "add", "-": "del", " ": "same", "@": "hunk"}.get(line[:1])
         if kind:
-            lines.append((kind, line[2:]))
+            lines.append((kind, line if kind == "hunk" else line[1:]))
     return lines
 
 
@@ -61,15 +76,24 @@ async def history_page(request: Request[Any, Any, Any], service: Service, histor
     sources = [s.value for s in Source]
     chosen_source = source if source in sources else None
     events = EventFilter(scope=target, key=key or None, actor=actor or None, source=chosen_source)
-    found = await history.history(events, PAGE_SIZE, cursor)
+    found = await history.change_log(events, PAGE_SIZE, cursor, EVENTS_SHOWN)
     filters = {"in": where, "key": key, "actor": actor, "source": chosen_source}
     older = ("/history?" + urlencode({**{k: v for k, v in filters.items() if v}, "cursor": found.next_cursor})
              if found.next_cursor else None)
-    return page(request, "history.html", events=found.events, filters=filters, older=older,
+    return page(request, "history.html", entries=found.entries, filters=filters, older=older,
                 bots=[b for b in service.known_bots() if sees_bot(principal, b)], keys=WRITABLE_KEYS,
                 sources=sources,
                 text_diff=text_diff, can_roll_back=lambda e: may(principal, Action.WRITE, _target_of(e, target)),
                 rollback_scope=lambda e: str(_target_of(e, target)), done=done, revision=found.head)
+
+
+@get("/changes/{change_id:str}", name="web.change")
+async def change_page(request: Request[Any, Any, Any], service: Service, history: History,
+                      change_id: FromPath[str]) -> Template:
+    """One change with all its events (the history page lists the first ones)."""
+    detail = await history.change(change_id)
+    require_each(request, Action.READ, [parse_scope(s) for s in sorted({e.scope for e in detail.events})])
+    return page(request, "change.html", detail=detail, text_diff=text_diff, revision=service.revision)
 
 
 def _target_of(event: AuditEvent, filtered: Scope | None) -> Scope:
@@ -136,4 +160,4 @@ async def undo_change(request: Request[Any, Any, Any], history: History, change_
     return Redirect(back.split("?")[0] + "?" + urlencode({"undone": done}), status_code=303)
 
 
-HANDLERS = [history_page, as_of_page, rollback_page, rollback_apply, undo_change]
+HANDLERS = [history_page, change_page, as_of_page, rollback_page, rollback_apply, undo_change]

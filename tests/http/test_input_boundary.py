@@ -35,6 +35,10 @@ class Server:
         assert scheduled.status_code == 201, scheduled.text
         self.ids[hostile.SCHEDULED] = scheduled.json()["id"]
         self.ids[hostile.JOB] = self.client.get("/v1/jobs").json()["jobs"][0]["id"]
+        proposed = self.client.post("/v1/change-requests", headers={"X-Actor": "someone"}, json={
+            "scope": "bots/mira", "patch": {"temperature": 0.3}, "reason": "a pending request"})
+        assert proposed.status_code == 201, proposed.text
+        self.ids[hostile.REQUEST] = proposed.json()["id"]
 
     def send(self, case: hostile.Case) -> httpx.Response:
         path = case.path

@@ -99,8 +99,8 @@ async def test_history_filters_and_expands_and_rolls_back_after_a_dry_run(
     await svc.set_value(scopes.bot("mira"), "temperature", 0.6, actor="bob")
     r = await client.get("/history", params={"in": "bots/mira"})
     assert r.status_code == 200
-    assert r.text.count('class="event"') == 2 and "0.3 → 0.6" in r.text and "“first”" in r.text
-    assert (await client.get("/history", params={"actor": "alice"})).text.count('class="event"') == 1
+    assert r.text.count('data-change=') == 2 and "0.3 → 0.6" in r.text and "“first”" in r.text
+    assert (await client.get("/history", params={"actor": "alice"})).text.count('data-change=') == 1
     r = await client.get("/history/1", params={"in": "bots/mira"})
     assert r.status_code == 200 and "as of revision 1" in r.text and "0.3" in r.text
     r = await client.get("/rollback", params={"to": "1", "in": "bots/mira"})

@@ -16,6 +16,7 @@ from app.domain.registry import REGISTRY, Kind
 CHANGE = "{change}"  # replaced by a real change id of the test's database
 SCHEDULED = "{scheduled}"  # replaced by a real pending scheduled change id
 JOB = "{job}"  # replaced by a real job id
+REQUEST = "{request}"  # replaced by a real pending change request (proposed by someone else)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ BODY_ROUTES: list[tuple[str, str, Any]] = [
     ("POST", "/v1/rollback", {"to": {"revision": 0}, "scope": "bots/mira"}),
     ("POST", "/v1/scheduled-changes", {"apply_at": "2030-01-01T00:00Z", "scope": "bots/mira",
                                        "patch": {"temperature": 0.3}}),
+    ("POST", "/v1/change-requests", {"scope": "bots/mira", "patch": {"temperature": 0.3}, "reason": "r"}),
+    ("POST", f"/v1/change-requests/{REQUEST}/approve", {"note": "ok"}),
     ("POST", "/v1/chat/completions", {"model": "mira", "messages": MESSAGES}),
     ("POST", "/v1/bots/mira/prepare", {"messages": MESSAGES}),
 ]
@@ -68,6 +71,8 @@ FORM_ROUTES: list[tuple[str, str, dict[str, str]]] = [
     ("POST", "/global/settings/temperature/reset", {}),
     ("POST", "/rollback", {"to": "0", "in": "bots/mira"}),
     ("POST", f"/changes/{CHANGE}/undo", {}),
+    ("POST", "/bots/mira/propose", {"patch": '{"temperature": 0.3}', "reason": "r"}),
+    ("POST", f"/requests/{REQUEST}/approve", {}),
 ]
 READ_ROUTES = ["/v1/bots", "/v1/bots/mira", "/v1/bots/mira/effective", "/v1/settings/global",
                "/v1/settings/bots/mira", "/v1/settings/bots/mira/temperature", "/v1/history", "/v1/changes",
@@ -186,6 +191,8 @@ def time_cases() -> list[Case]:
                           _json({"to": {"time": raw}, "scope": "bots/mira"}), JSON))
         cases.append(Case("time: apply_at", "POST", "/v1/scheduled-changes", 400,
                           _json({"apply_at": raw, "scope": "bots/mira", "patch": {"temperature": 0.3}}), JSON))
+        cases.append(Case("time: apply_at", "POST", "/v1/change-requests", 400, _json(
+            {"apply_at": raw, "scope": "bots/mira", "patch": {"temperature": 0.3}, "reason": "r"}), JSON))
     return cases
 
 
@@ -220,6 +227,8 @@ def slug_cases() -> list[Case]:
                                                                    "key": "temperature", "value": 0.5}]}),
                         ("POST", "/v1/scheduled-changes", {"apply_at": "2030-01-01T00:00Z", "scope": f"bots/{raw}",
                                                            "patch": {"temperature": 0.3}}),
+                        ("POST", "/v1/change-requests", {"scope": f"bots/{raw}", "patch": {"temperature": 0.3},
+                                                         "reason": "r"}),
                         ("POST", "/v1/rollback", {"to": {"revision": 0}, "scope": f"bots/{raw}"})]:
             if p in ("/v1/settings", "/v1/settings/batch") and raw.strip().lower() == "mira":
                 continue  # the platform's routes trim and lower-case scope_id, as its own do: this is mira

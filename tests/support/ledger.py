@@ -13,7 +13,9 @@ _QUERY = """
 SELECT (SELECT count(*) FROM settings_events) AS events,
        (SELECT coalesce(string_agg(status, ',' ORDER BY id), '') FROM scheduled_changes) AS scheduled,
        (SELECT count(*) FROM job_runs WHERE trigger = 'manual') AS manual_runs,
-       (SELECT count(*) FROM web_sessions) AS sessions
+       (SELECT count(*) FROM web_sessions) AS sessions,
+       (SELECT coalesce(string_agg(status, ',' ORDER BY created_at), '') FROM change_requests) AS change_requests,
+       (SELECT count(*) FROM change_guards) AS guards
 """
 
 
