@@ -69,7 +69,7 @@ async def test_apply_at_waits_for_the_leader_and_applies_once(make_runtime: Make
     other = await make_runtime()
     await leader_of(rt, other)
     apply_at = soon(1.5)
-    p = await rt.services.proposals.propose(ALICE, {"global": {"max_context_tokens": 9000},
+    p = await rt.services.proposals.propose(ALICE, {"global": {"history_tokens": 9000},
                                                    "bots/nova": {"temperature": 0.2}},
                                             reason="night mode", apply_at=apply_at)
     with pytest.raises(Forbidden, match="needs admin"):  # a writer may not approve the global scope
@@ -86,7 +86,7 @@ async def test_apply_at_waits_for_the_leader_and_applies_once(make_runtime: Make
     done = await eventually(applied, timeout=6)
     assert done.applied_at is not None and done.applied_at >= apply_at
     events = await _events(raw)
-    assert sorted((e["scope_id"], e["key"]) for e in events) == [("*", "max_context_tokens"), ("nova", "temperature")]
+    assert sorted((e["scope_id"], e["key"]) for e in events) == [("*", "history_tokens"), ("nova", "temperature")]
     assert {e["change_id"] for e in events} == {done.change_id}  # one change, both scopes
     assert all("approved by root" in e["reason"] and e["actor"] == "alice" for e in events)
     # Applying it again (a second applier, a deposed leader) writes nothing.
