@@ -68,7 +68,7 @@ class SettingsService:
         self._model = read_model or Resolver(BotsConfig(), {})
         self._snapshots = snapshots or Snapshots(db)
         self._listener = listener  # set when the process listens; None in a one-shot CLI
-        self._committer = GroupCommitter(db, self._applied_here)
+        self._committer = GroupCommitter(db, self._applied_here, self._heard)
 
     # -- writes ---------------------------------------------------------------
     async def apply(self, request: ChangeRequest, *,
@@ -95,6 +95,10 @@ class SettingsService:
         else:
             log.info("change.noop", actor=request.actor, **_logged_keys(result.items))
         return result
+
+    def _heard(self) -> int:
+        """The highest revision this process knows was committed (by anyone)."""
+        return max(self._model.revision, self._listener.notified if self._listener is not None else 0)
 
     async def _applied_here(self, committed: writer.Committed) -> None:
         """A batch this process committed: into the read model now, from memory

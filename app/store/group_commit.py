@@ -36,6 +36,7 @@ from app.domain.events import ChangeRequest, ChangeResult, Operation
 from app.store import writer
 from app.store.database import Database
 from app.store.errors import is_transient, is_unavailable, unavailable_on_connection_loss
+from app.store.known_state import KnownState, commit_known
 
 log = structlog.get_logger("botsettings.writer")
 
@@ -44,6 +45,7 @@ log = structlog.get_logger("botsettings.writer")
 MAX_BATCH_OPS = 2_000
 
 OnCommit = Callable[[writer.Committed], Awaitable[None]]
+Heard = Callable[[], int]  # the highest revision this process has heard of (its listener)
 APPLICATION_NAME = "botsettings-writer"  # the group commit's own connection
 
 
@@ -55,9 +57,12 @@ class _Pending(msgspec.Struct):
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, on_commit: OnCommit) -> None:
+    def __init__(self, db: Database, on_commit: OnCommit, heard: Heard | None = None) -> None:
         self._db = db
         self._on_commit = on_commit
+        self._heard = heard or (lambda: 0)
+        self._known = KnownState()  # the log as this writer last saw it (known_state.py)
+        self.one_statement = 0  # batches written in one statement, from what the writer knew
         self._queue: deque[_Pending] = deque()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -113,6 +118,7 @@ class GroupCommitter:
                 conn = await asyncpg.connect(self._db.dsn, timeout=10,
                                              server_settings={"application_name": APPLICATION_NAME})
             await writer.prepare_connection(conn)
+            self._known.forget()  # a new connection may be to a server that changed meanwhile
             self._conn = conn
         return self._conn
 
@@ -127,16 +133,36 @@ class GroupCommitter:
         # A change's in_transaction step needs a unit of work of the pool. Behind a
         # transaction pooler every batch goes through the pool (and the pooler): the
         # writer then keeps no connection of its own to the server.
+        known = self._known
         if batch[0].in_transaction is not None or self._db.transaction_pooling:
-            return await writer.commit_batch(self._db, changes, batch[0].in_transaction)
+            try:
+                committed = await writer.commit_batch(self._db, changes, batch[0].in_transaction)
+            except BaseException:
+                known.forget()
+                raise
+            known.committed(committed)
+            return committed
         conn = await self._connection()
         try:
-            return await writer.commit_batch_on(conn, changes)
+            # Nobody else has written since this writer's last batch (as far as the
+            # listener has heard), and it knows every key: one statement, or nothing
+            # written if the head moved after all — then the long way.
+            if known.covers(changes) and self._heard() <= (known.head or 0):
+                fast = await commit_known(conn, changes, known)
+                if fast is not None:
+                    self.one_statement += 1
+                    known.committed(fast)
+                    return fast
+                known.forget()
+            committed = await writer.commit_batch_on(conn, changes, known.seen)
         except BaseException as exc:
+            known.forget()  # the batch's outcome is unknown: so is the head
             if isinstance(exc, asyncio.CancelledError | Unavailable) or is_unavailable(exc):
                 conn.terminate()  # its state is unknown: the next batch opens a new one
                 self._conn = None
             raise
+        known.committed(committed)
+        return committed
 
     async def _commit(self, batch: list[_Pending]) -> None:
         work = asyncio.ensure_future(self._run(batch))
