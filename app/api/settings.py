@@ -79,11 +79,15 @@ async def delete_key(request: Request[Any, Any, Any], service: Service, target: 
     return change_response(result)
 
 
-def _global_scope() -> Scope:
+# Each scope provider names ``service`` although it does not use it: Litestar resolves
+# the dependencies of one level concurrently, in a task group (two tasks and two more
+# turns of the event loop per request), and one level after another without one. So
+# ``target`` is made to come after ``service``: every write goes through here.
+def _global_scope(service: Service) -> Scope:
     return scopes.GLOBAL
 
 
-def _bot_scope(slug: FromPath[str]) -> Scope:
+def _bot_scope(slug: FromPath[str], service: Service) -> Scope:
     return scopes.bot(slug)
 
 

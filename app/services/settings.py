@@ -72,7 +72,7 @@ class SettingsService:
         self._model = read_model or Resolver(BotsConfig(), {})
         self._snapshots = snapshots or Snapshots(db)
         self._listener = listener  # set when the process listens; None in a one-shot CLI
-        self._committer = GroupCommitter(db, self._applied_here, self._model_limits)
+        self._committer = GroupCommitter(db, self._applied_here, self._model_limits, self._heard)
 
     # -- writes ---------------------------------------------------------------
     async def apply(self, request: ChangeRequest, *,
@@ -128,10 +128,15 @@ class SettingsService:
     def check_models(self) -> list[BotCheck]:
         """Every known bot's effective configuration against its model."""
         return check_all(self._layers())
+
     def check_approval(self, request: ChangeRequest, bypass: str | None) -> ChangeRequest:
         """The request as it may be written under the approval policy (its reason
         naming a bypass), or ApprovalRequired."""
         return admitted(self.approval, request, bypass)
+
+    def _heard(self) -> int:
+        """The highest revision this process knows was committed (by anyone)."""
+        return max(self._model.revision, self._listener.notified if self._listener is not None else 0)
 
     async def _applied_here(self, committed: writer.Committed) -> None:
         """A batch this process committed: into the read model now, from memory

@@ -36,6 +36,7 @@ from app.domain.events import ChangeRequest, ChangeResult, Operation
 from app.store import writer
 from app.store.database import Database
 from app.store.errors import is_transient, is_unavailable, unavailable_on_connection_loss
+from app.store.known_state import KnownState, commit_known
 
 log = structlog.get_logger("botsettings.writer")
 
@@ -47,6 +48,7 @@ OnCommit = Callable[[writer.Committed], Awaitable[None]]
 # Judges the changes of a batch, in order, against the state the committed ones left
 # (the model limits of app/domain/model_limits.py): None, or the refusal of one change.
 Check = Callable[[list[list[Operation]]], Sequence[BotSettingsError | None]]
+Heard = Callable[[], int]  # the highest revision this process has heard of (its listener)
 APPLICATION_NAME = "botsettings-writer"  # the group commit's own connection
 
 
@@ -58,10 +60,14 @@ class _Pending(msgspec.Struct):
 
 
 class GroupCommitter:
-    def __init__(self, db: Database, on_commit: OnCommit, check: Check | None = None) -> None:
+    def __init__(self, db: Database, on_commit: OnCommit, check: Check | None = None,
+                 heard: Heard | None = None) -> None:
         self._db = db
         self._on_commit = on_commit
         self._check = check
+        self._heard = heard or (lambda: 0)
+        self._known = KnownState()  # the log as this writer last saw it (known_state.py)
+        self.one_statement = 0  # batches written in one statement, from what the writer knew
         self._queue: deque[_Pending] = deque()
         self._task: asyncio.Task[None] | None = None
         self._conn: asyncpg.Connection | None = None
@@ -117,6 +123,7 @@ class GroupCommitter:
                 conn = await asyncpg.connect(self._db.dsn, timeout=10,
                                              server_settings={"application_name": APPLICATION_NAME})
             await writer.prepare_connection(conn)
+            self._known.forget()  # a new connection may be to a server that changed meanwhile
             self._conn = conn
         return self._conn
 
@@ -131,16 +138,36 @@ class GroupCommitter:
         # A change's in_transaction step needs a unit of work of the pool. Behind a
         # transaction pooler every batch goes through the pool (and the pooler): the
         # writer then keeps no connection of its own to the server.
+        known = self._known
         if batch[0].in_transaction is not None or self._db.transaction_pooling:
-            return await writer.commit_batch(self._db, changes, batch[0].in_transaction)
+            try:
+                committed = await writer.commit_batch(self._db, changes, batch[0].in_transaction)
+            except BaseException:
+                known.forget()
+                raise
+            known.committed(committed)
+            return committed
         conn = await self._connection()
         try:
-            return await writer.commit_batch_on(conn, changes)
+            # Nobody else has written since this writer's last batch (as far as the
+            # listener has heard), and it knows every key: one statement, or nothing
+            # written if the head moved after all — then the long way.
+            if known.covers(changes) and self._heard() <= (known.head or 0):
+                fast = await commit_known(conn, changes, known)
+                if fast is not None:
+                    self.one_statement += 1
+                    known.committed(fast)
+                    return fast
+                known.forget()
+            committed = await writer.commit_batch_on(conn, changes, known.seen)
         except BaseException as exc:
+            known.forget()  # the batch's outcome is unknown: so is the head
             if isinstance(exc, asyncio.CancelledError | Unavailable) or is_unavailable(exc):
                 conn.terminate()  # its state is unknown: the next batch opens a new one
                 self._conn = None
             raise
+        known.committed(committed)
+        return committed
 
     def _checked(self, batch: list[_Pending]) -> list[_Pending]:
         """The changes of the batch that pass the check; the others are answered with
@@ -165,21 +192,26 @@ class GroupCommitter:
         batch = self._checked(batch)
         if not batch:
             return
-        work = asyncio.ensure_future(self._run(batch))
+        # The batch runs in this task (no task of its own: one loop iteration less
+        # before its statement is sent, which counts when reads keep the loop busy).
+        task = asyncio.current_task()
+        assert task is not None
+        state = {"in_flight": True, "abandoned": False}
 
         def abandon(_: object) -> None:
             # Every caller of the batch went away before it committed: roll it back, as
             # a change whose caller is cancelled mid-transaction always did.
-            if all(p.answer.cancelled() for p in batch):
-                work.cancel()
+            if state["in_flight"] and not state["abandoned"] and all(p.answer.cancelled() for p in batch):
+                state["abandoned"] = True
+                task.cancel()
 
         for pending in batch:
             pending.answer.add_done_callback(abandon)
         try:
-            committed = await work
+            committed = await self._run(batch)
         except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if work.cancelled() and task is not None and not task.cancelling():
+            if state["abandoned"] and task.cancelling() == 1:
+                task.uncancel()
                 return  # abandoned: rolled back, nobody to answer
             raise
         except Exception as exc:
@@ -188,6 +220,8 @@ class GroupCommitter:
             for pending in batch:
                 _answer(pending, exc=exc)
             return
+        finally:
+            state["in_flight"] = False
         self.batches += 1
         self.batched_changes += len(batch)
         if committed.events:

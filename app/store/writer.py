@@ -40,7 +40,7 @@ _LOCK_HEAD = sa.text("SELECT revision FROM settings_head WHERE id = 1 FOR UPDATE
 
 # The batch's statements are written with :named parameters and run either through
 # SQLAlchemy (a unit of work of the pool) or on the group commit's own asyncpg
-# connection ($1, $2, … — see _numbered). Rows are read by position.
+# connection ($1, $2, … — see numbered). Rows are read by position.
 _LOCK_BATCH = ("SELECT kind, scope_type, scope_id, key, op, value, key_version, revision, at FROM "
                "settings_lock_batch(CAST(:kt AS text[]), CAST(:ki AS text[]), CAST(:kk AS text[]), "
                "CAST(:st AS text[]), CAST(:si AS text[]))")
@@ -111,6 +111,9 @@ class Committed(msgspec.Struct, frozen=True):
 
 
 Query = Callable[[str, dict[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
+# Told, under the head lock, what the log said before the batch: (head, every key the
+# batch touches, the states of those that have events, the scope revisions read).
+Seen = Callable[[int, list[tuple[Scope, str]], dict[tuple[Scope, str], KeyState], dict[Scope, int]], None]
 
 
 async def commit_batch(db: Database, batch: list[tuple[ChangeRequest, list[Operation]]],
@@ -133,18 +136,20 @@ async def commit_batch(db: Database, batch: list[tuple[ChangeRequest, list[Opera
     return committed
 
 
-async def commit_batch_on(conn: asyncpg.Connection, batch: list[tuple[ChangeRequest, list[Operation]]]
-                          ) -> Committed:
+async def commit_batch_on(conn: asyncpg.Connection, batch: list[tuple[ChangeRequest, list[Operation]]],
+                          seen: Seen | None = None) -> Committed:
     """:func:`commit_batch` on a connection of its own (the group commit's): no pool
     checkout, no liveness ping, no SQLAlchemy layer — fewer round trips and awaits
-    per batch. The connection needs :func:`prepare_connection`."""
+    per batch. The connection needs :func:`prepare_connection`. ``seen`` is told
+    what the batch read under the lock (the head, the key states, the scope
+    revisions) before it writes (app/store/known_state.py)."""
     async def query(sql: str, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
-        text, names = _numbered(sql)
+        text, names = numbered(sql)
         rows: list[asyncpg.Record] = await conn.fetch(text, *(params[n] for n in names))
         return rows
 
     async with unavailable_on_connection_loss(), conn.transaction():
-        return await _batch(query, batch)
+        return await _batch(query, batch, seen)
 
 
 async def prepare_connection(conn: asyncpg.Connection) -> None:
@@ -153,7 +158,7 @@ async def prepare_connection(conn: asyncpg.Connection) -> None:
 
 
 @cache
-def _numbered(sql: str) -> tuple[str, list[str]]:
+def numbered(sql: str) -> tuple[str, list[str]]:
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -164,8 +169,11 @@ def _numbered(sql: str) -> tuple[str, list[str]]:
     return re.sub(r"(?<![:\w]):(\w+)", number, sql), names
 
 
-async def _batch(query: Query, batch: list[tuple[ChangeRequest, list[Operation]]]) -> Committed:
+async def _batch(query: Query, batch: list[tuple[ChangeRequest, list[Operation]]],
+                 seen: Seen | None = None) -> Committed:
     head, at, states, scope_revisions = await _lock_and_read(query, batch)
+    if seen is not None:
+        seen(head, keys_of(batch), states, scope_revisions)
     outcomes = plan_batch(batch, head, states, scope_revisions)
     events = [e for o in outcomes if isinstance(o, Planned) and o.events for e in events_of(o, at)]
     if events:
@@ -204,6 +212,14 @@ async def _lock_and_read(query: Query, batch: list[tuple[ChangeRequest, list[Ope
 
 async def _write(query: Query, outcomes: list[Planned | Conflict], events: list[Event],
                  at: datetime) -> None:
+    first, head = events[0].revision, events[-1].revision
+    await query(_WRITE_BATCH, {"doc": document(outcomes, events), "at": at, "head": head,
+                               "channel": schema.NOTIFY_CHANNEL,
+                               "payload": notify_payload.encode(first, head, at, events)})
+
+
+def document(outcomes: list[Planned | Conflict], events: list[Event]) -> str:
+    """The rows a batch writes, as the one JSON document its write statement reads."""
     changes = [{"id": o.result.change_id, "first_revision": o.result.first_revision,
                 "last_revision": o.result.last_revision, "event_count": len(o.events),
                 "actor": o.request.actor, "reason": o.request.reason, "source": o.request.source.value,
@@ -219,10 +235,7 @@ async def _write(query: Query, outcomes: list[Planned | Conflict], events: list[
             for e in last if e.op is Op.SET]
     deletes = [{"scope_type": e.scope.type, "scope_id": e.scope.id, "key": e.key}
                for e in last if e.op is Op.DELETE]
-    doc = msgspec.json.encode({"changes": changes, "events": rows, "sets": sets, "deletes": deletes}).decode()
-    first, head = events[0].revision, events[-1].revision
-    await query(_WRITE_BATCH, {"doc": doc, "at": at, "head": head, "channel": schema.NOTIFY_CHANNEL,
-                                      "payload": notify_payload.encode(first, head, at, events)})
+    return msgspec.json.encode({"changes": changes, "events": rows, "sets": sets, "deletes": deletes}).decode()
 
 
 async def lock_head(conn: AsyncConnection) -> int:
