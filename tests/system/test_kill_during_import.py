@@ -14,7 +14,7 @@ import pytest
 
 from app.domain import scopes
 from app.domain.export_doc import render_export
-from app.domain.registry import Kind, keys_for
+from app.domain.registry import Kind, SettingDef, keys_for
 from app.domain.scopes import ScopeType
 from app.services import SettingsService
 from bench.process import BIN
@@ -27,14 +27,16 @@ IN_WRITE = """SELECT count(*) FROM pg_stat_activity WHERE datname = current_data
 
 
 def _import_file(tmp_path: Path) -> Path:
-    def value(kind: Kind, default: object) -> object:
-        if default is not None:
-            return default
-        return {"enabled": False} if kind is Kind.JSON else "x"
+    def value(d: SettingDef) -> object:  # a valid value of each key (its default, else one of its type)
+        if d.default is not None:
+            return d.default
+        if d.kind is Kind.INT:
+            return int(d.minimum or 0) + 1
+        return {"enabled": False} if d.kind is Kind.JSON else "x"
 
     keys = keys_for(ScopeType.BOT)[:40]
     assert len(keys) == 40
-    state = {scopes.bot(f"bot{b:03d}"): {d.key: value(d.kind, d.default) for d in keys} for b in range(250)}
+    state = {scopes.bot(f"bot{b:03d}"): {d.key: value(d) for d in keys} for b in range(250)}
     path = tmp_path / "import.yaml"
     path.write_text(render_export(state, include_global=False), encoding="utf-8")
     return path

@@ -39,21 +39,23 @@
     return change.scopes.some(function (scope) { return watched.indexOf(scope) >= 0; });
   }
 
+  // What the form fields held when the page (or its last refresh) was drawn. Compared
+  // with this rather than with defaultValue/defaultSelected: a select whose stored value
+  // matches none of its options (an unset enum) shows its first option without any
+  // being "default", which would otherwise look like an edit.
+  function fieldState() {
+    var fields = document.querySelectorAll("main input, main textarea, main select");
+    var state = [];
+    for (var i = 0; i < fields.length; i++) {
+      if (fields[i].type !== "hidden") { state.push(fields[i].value); }
+    }
+    return state.join("\u0000");
+  }
+  var drawn = fieldState();
+
   function editing() {
     // A field someone is typing in must not be replaced under them.
-    var fields = document.querySelectorAll("main input, main textarea, main select");
-    for (var i = 0; i < fields.length; i++) {
-      var f = fields[i];
-      if (f.type === "hidden") { continue; }
-      if (f.tagName === "SELECT") {
-        for (var j = 0; j < f.options.length; j++) {
-          if (f.options[j].selected !== f.options[j].defaultSelected) { return true; }
-        }
-      } else if (f.value !== f.defaultValue) {
-        return true;
-      }
-    }
-    return false;
+    return fieldState() !== drawn;
   }
 
   function refresh(what) {
@@ -72,6 +74,7 @@
         var focused = document.activeElement && document.activeElement.id;
         main.replaceChildren.apply(main, Array.prototype.slice.call(fresh.getElementById("main").childNodes));
         body.setAttribute("data-revision", fresh.body.getAttribute("data-revision"));
+        drawn = fieldState();
         if (focused && document.getElementById(focused)) { document.getElementById(focused).focus(); }
         note(what + " The page shows the new values.", false);
       })
