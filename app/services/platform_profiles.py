@@ -11,7 +11,9 @@ from app.domain import scopes
 from app.domain.adoption import delete_stored
 from app.domain.errors import NotFound
 from app.domain.events import ChangeRequest, Expectations, Source, set_op
+from app.domain.registry import REGISTRY
 from app.domain.resolution import Layer, Snapshot
+from app.domain.scopes import ScopeType
 from app.services.settings import SettingsService
 
 
@@ -53,11 +55,18 @@ class PlatformProfiles:
         return self._answer(slug, self._settings.snapshot(slug), first.get(slug), updated)
 
     async def every(self) -> list[dict[str, Any]]:
-        """Every known bot's profile, in slug order (the platform's `GET /v1/bots` `data`)."""
+        """Every known bot's profile, in slug order (the platform's `GET /v1/bots` `data`).
+        As the platform's BotInfo, `settings` holds the keys a bot may set: global-only
+        ones (the default bot, the model catalogue) are not a bot's, and would tell a
+        token limited to one bot of the others."""
         await self._settings.refresh()
         _, first = await self._settings.bots_first_seen()
-        return [self._answer(slug, self._settings.snapshot(slug), first.get(slug))
-                for slug in sorted(self._settings.known_bots())]
+        every = [self._answer(slug, self._settings.snapshot(slug), first.get(slug))
+                 for slug in sorted(self._settings.known_bots())]
+        for body in every:
+            body["settings"] = {k: v for k, v in body["settings"].items()
+                                if k in REGISTRY and ScopeType.BOT in REGISTRY[k].scopes}
+        return every
 
     async def list(self, *, q: str | None, flags: dict[str, bool | None], default_model: str | None,
                    limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:

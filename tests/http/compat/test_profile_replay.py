@@ -156,6 +156,7 @@ async def test_list_bots_reads_each_bots_info_from_data(platform: ServiceClientR
     assert (nova["name"], nova["color"], nova["uses_tools"]) == ("Nova", "cyan", True)
     mira = next(b for b in bots if b["slug"] == "mira")
     assert mira["settings"]["temperature"] == 0.4 and mira["name"] == "Mira"
+    assert "default_bot" not in mira["settings"] and "models" not in mira["settings"]  # global-only: not a bot's
     body = (await client.get("/v1/bots")).json()  # our own clients' fields are still there
     assert body["object"] == "list" and {b["slug"] for b in body["bots"]} == {b["slug"] for b in bots}
     assert body["revision"] == await runtime.service.head()
