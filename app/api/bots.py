@@ -31,6 +31,10 @@ class BotList(msgspec.Struct, kw_only=True):
     bots: list[BotSummary]
     default_bot: str | None
     revision: int
+    # The platform's shape of the same list (its BotsResponse), which its ServiceClient's
+    # list_bots reads: each bot's profile with its settings.
+    object: str = "list"
+    data: list[dict[str, Any]] = []
 
 
 class EffectiveValue(msgspec.Struct, kw_only=True):
@@ -96,11 +100,12 @@ def selected_keys(keys: str | None, available: Any) -> list[str] | None:
 
 
 @get("/v1/bots", summary="Known bots: bots.yaml ∪ bots with a database scope", tags=["bots"])
-async def list_bots(request: Request[Any, Any, Any], service: Service) -> BotList:
+async def list_bots(request: Request[Any, Any, Any], service: Service, bots: Bots) -> BotList:
     principal = principal_of(request)  # a token limited to some bots lists only those
     default = service.default_bot
     return BotList(bots=[b for b in service.bots() if sees_bot(principal, b.slug)],
-                   default_bot=default if sees_bot(principal, default) else None, revision=service.revision)
+                   default_bot=default if sees_bot(principal, default) else None, revision=service.revision,
+                   data=[p for p in await bots.profiles.every() if sees_bot(principal, p["slug"])])
 
 
 @get("/v1/bots/{slug:str}/effective", tags=["bots"],

@@ -12,7 +12,10 @@ is "*", and a bot scope without an id is the default bot (the global `default_bo
 else "nova", the platform's own fallback). Profile keys live in the platform's
 bot_profiles, not among its runtime settings, so these listings leave them out.
 Unlike the original, every write is validated against the registry and the batch is
-atomic: all items in one change, or none (422 naming each bad item). Writes go
+atomic: all items in one change, or none (422 naming each bad item). The seed-era
+client's names are mapped (docs/keys.md): an old name is written under its current
+one, `max_context_tokens: 0` unsets `history_tokens`, and a key the platform dropped
+(`max_context_messages`) is ignored; each with a warning in the answer. Writes go
 through the same service as the native API, so they are logged and versioned alike.
 """
 
@@ -43,6 +46,7 @@ from app.domain.events import ChangeResult, ItemResult
 from app.domain.history import Point, point_of
 from app.domain.platform_profile import profile_keys
 from app.domain.scopes import GLOBAL_ID, Scope, ScopeType
+from app.domain.values import is_dropped
 from app.http.auth import require, require_each, require_read
 from app.http.deps import Bots, History, Service
 from app.http.request import actor_of, reason_of
@@ -110,7 +114,11 @@ async def compat_put(request: Request[Any, Any, Any], service: Service, data: JS
     scope, sid = platform_scope(service, data.scope_type, data.scope_id)
     require(request, Action.WRITE, scope)
     result = await service.set_value(scope, data.key, data.value, actor=actor_of(request), reason=reason_of(request))
-    item = _requested(result)[0]
+    requested = _requested(result)
+    if not requested:  # a seed-era key the platform dropped: ignored, the warning says so
+        return CompatWrite(success=True, scope_type=scope.type.value, scope_id=sid, key=data.key, value=None,
+                           warnings=result.warnings)
+    item = requested[0]
     return CompatWrite(success=True, scope_type=scope.type.value, scope_id=sid, key=item.key, value=item.value,
                        warnings=result.warnings)
 
@@ -137,9 +145,10 @@ async def compat_batch(request: Request[Any, Any, Any], service: Service, bots: 
     items = [_normalised(service, i) for i in data.items]
     require_each(request, Action.WRITE, _named_scopes(items))
     result = await bots.batch_set(items, actor=actor_of(request), reason=reason_of(request))
+    kept = [i for i in items if not is_dropped(i.key)]  # dropped seed-era keys: named in the warnings
     applied = [CompatBatchItem(scope_type=given.scope_type, scope_id=given.scope_id or GLOBAL_ID, key=item.key,
                                value=item.value)
-               for given, item in zip(items, _requested(result), strict=True)]
+               for given, item in zip(kept, _requested(result), strict=True)]
     return CompatBatch(success=True, applied_count=len(applied), applied=applied,
                        changed_count=sum(1 for i in _requested(result) if i.changed), warnings=result.warnings)
 

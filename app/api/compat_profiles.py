@@ -5,6 +5,7 @@ work unchanged:
     GET    /v1/bots/profiles?q=&uses_tools=&…&default_model=&limit=&offset=
     GET    /v1/bots/{slug}/profile
     PUT    /v1/bots/{slug}/profile      the platform's BotProfileUpsertRequest
+    PATCH  /v1/bots/{slug}/profile      only the fields sent (its BotProfilePatchRequest)
     DELETE /v1/bots/{slug}/profile?purge=true|false
 
 A profile is bot-scope settings (app/domain/platform_profile.py): a save is one change
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, delete, get, put
+from litestar import Request, delete, get, patch, put
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.domain import scopes
@@ -66,6 +67,13 @@ async def put_profile(request: Request[Any, Any, Any], bots: Bots, slug: FromPat
     return await bots.profiles.put(slug, data, actor=actor_of(request), reason=reason_of(request))
 
 
+@patch("/v1/bots/{slug:str}/profile", tags=["bots"],
+       summary="Platform-compatible: change only the profile fields sent (one change; 404 for an unknown bot)")
+async def patch_profile(request: Request[Any, Any, Any], bots: Bots, slug: FromPath[str],
+                        data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+    return await bots.profiles.patch(slug, data, actor=actor_of(request), reason=reason_of(request))
+
+
 @delete("/v1/bots/{slug:str}/profile", status_code=200, tags=["bots"],
         summary="Platform-compatible: delete a bot's profile keys (?purge=true: its settings too); history stays")
 async def delete_profile(request: Request[Any, Any, Any], bots: Bots, slug: FromPath[str],
@@ -73,4 +81,4 @@ async def delete_profile(request: Request[Any, Any, Any], bots: Bots, slug: From
     return await bots.profiles.delete(slug, purge=purge, actor=actor_of(request), reason=reason_of(request))
 
 
-HANDLERS = [list_profiles, get_profile, put_profile, delete_profile]
+HANDLERS = [list_profiles, get_profile, put_profile, patch_profile, delete_profile]

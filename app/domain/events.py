@@ -15,10 +15,10 @@ from uuid import UUID
 import msgspec
 
 from app.domain.errors import Conflict, FieldError, TooLarge, ValidationFailed
-from app.domain.registry import LEGACY_NAMES, REGISTRY, canonical_key, current, lookup_writable
+from app.domain.registry import LEGACY_NAMES, REGISTRY, UNSET, canonical_key, current, lookup_writable
 from app.domain.registry_log import is_definition, validate_entry
 from app.domain.scopes import Scope
-from app.domain.values import validate_value, written_value
+from app.domain.values import dropped_warning, is_dropped, unset_warning, validate_value, written_value
 
 # One change may touch at most this many keys; a whole-platform import of
 # 1,000 bots × 40 keys fits, a runaway script does not.
@@ -197,6 +197,9 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
                 continue
             ops.append(Operation(op.scope, op.key, op.op, doc))
             continue
+        if is_dropped(op.key):  # a seed-era key the platform dropped: nothing to store
+            warnings.append(dropped_warning(op.key, op.scope))
+            continue
         key, warning = canonical_key(op.key)
         if warning:
             warnings.append(warning)
@@ -207,12 +210,19 @@ def normalize_request(request: ChangeRequest) -> tuple[list[Operation], list[str
         seen.add((op.scope, key))
         try:
             defn = lookup_writable(key, op.scope)
-            value = validate_value(defn, written_value(op.key, op.value)) if op.op is Op.SET else None
+            kind, value = op.op, None
+            if op.op is Op.SET:
+                value = written_value(op.key, op.value, refuse_unset=False)
+                if value is UNSET:  # the old name's value means "not set": a delete, as old events read
+                    warnings.append(unset_warning(op.key, op.value, op.scope))
+                    kind, value = Op.DELETE, None
+                else:
+                    value = validate_value(defn, value)
         except ValidationFailed as exc:
             errors.extend(FieldError(key=e.key, code=e.code, message=e.message, scope=str(op.scope))
                           for e in exc.errors)
             continue
-        ops.append(Operation(op.scope, key, op.op, value))
+        ops.append(Operation(op.scope, key, kind, value))
     if errors:
         raise ValidationFailed(errors)
     return ops, warnings

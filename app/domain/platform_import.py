@@ -25,9 +25,9 @@ import msgspec
 
 from app.domain.errors import InvalidScope, ValidationFailed
 from app.domain.events import Operation, same_value, set_op
-from app.domain.registry import LEGACY_NAMES, canonical_key, lookup_writable
+from app.domain.registry import LEGACY_NAMES, UNSET, canonical_key, lookup_writable
 from app.domain.scopes import GLOBAL, Scope, bot, from_parts
-from app.domain.values import validate_value
+from app.domain.values import dropped_warning, is_dropped, unset_warning, validate_value, written_value
 
 # bot_profiles column → the botsettings key it holds (the others have no setting here).
 PROFILE_COLUMNS: dict[str, str] = {
@@ -174,8 +174,13 @@ def _setting_candidate(row: SettingRow) -> _Candidate | RowFate:
         value = json.loads(row.value_json)
     except ValueError as exc:
         return refused(f"value_json is not valid JSON ({exc})", str(scope))
+    if is_dropped(row.key):
+        return refused(dropped_warning(row.key, scope), str(scope))
     key, _ = canonical_key(row.key)
     try:
+        value = written_value(row.key, value, refuse_unset=False)
+        if value is UNSET:  # the old "auto": nothing to import, the scope inherits
+            return refused(unset_warning(row.key, json.loads(row.value_json), scope), str(scope))
         value = validate_value(lookup_writable(key, scope), value)
     except ValidationFailed as exc:
         return refused("; ".join(e.message for e in exc.errors), str(scope))

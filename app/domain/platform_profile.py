@@ -72,6 +72,27 @@ def split_put(body: Mapping[str, Any], stored_extra: Mapping[str, Any] | None) -
     return values
 
 
+def split_patch(body: Mapping[str, Any], stored_extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The values a `PATCH /v1/bots/{slug}/profile` body sets: only the fields it names.
+    As on the platform, a change of `agent_backend` without a `bot_type` derives the
+    type from it (a backend makes an agent, none a chat bot)."""
+    values: dict[str, Any] = {}
+    extra = dict(stored_extra or {})
+    for field, value in body.items():
+        if field in NOT_PROFILE:
+            continue
+        key = key_for(field)
+        if key is None:
+            extra[field] = value
+        else:
+            values[key] = value
+    if "agent_backend" in body and "bot_type" not in body and key_for("bot_type"):
+        values["bot_type"] = "agent" if body["agent_backend"] else "chat"
+    if extra != dict(stored_extra or {}):
+        values[EXTRA] = extra
+    return values
+
+
 def answer(slug: str, resolved: Mapping[str, Any], own_default_model: str | None,
            settings: Mapping[str, Any]) -> dict[str, Any]:
     """The platform's profile answer from a bot's resolved values (profile keys and

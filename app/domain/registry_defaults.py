@@ -36,6 +36,14 @@ SUMMARIZATION_JOB_DEFAULT: dict[str, Any] = {
     "session_gap_seconds": 3600, "min_messages_per_session": 2, "protected_recent_turns": 3,
     "trigger_tokens": 12000, "model": None,
 }
+# Keys the seed-era platform client still sends (its `--settings-bootstrap`) whose
+# concept the platform dropped, with why: a write of one is accepted and ignored with
+# a warning naming it (nothing stored), so a seed-era batch lands instead of being
+# refused whole (docs/keys.md, "Seed-era keys").
+DROPPED_SEED_KEYS: dict[str, str] = {
+    "max_context_messages": "the platform dropped its cap on raw history messages (0 = no cap, which is how "
+                            "it behaves now); raw history is bounded by history_tokens",
+}
 CLAUDE_CODE_DISALLOWED_DEFAULT = ["EnterPlanMode", "ExitPlanMode", "EnterWorktree", "ExitWorktree"]
 
 
@@ -203,7 +211,8 @@ DEFAULT_DEFINITIONS: list[SettingDef] = [
     _tunable("summarization_session_gap_seconds", I, 3600, "summarization",
              "gap that splits history into sessions", minimum=1, maximum=_YEAR, unit="seconds"),
     _tunable("summarization_min_messages", I, 2, "summarization",
-             "messages a session needs to be summarized", minimum=1, maximum=_COUNT),
+             "messages a session needs to be summarized", minimum=1, maximum=_COUNT,
+             legacy=("summarization_min_messages_per_session",)),
     _tunable("summarization_skip_low_signal", B, True, "summarization",
              "skip greetings, tests and noise"),
     _tunable("summarization_min_user_messages", I, 2, "summarization",

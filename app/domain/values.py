@@ -26,6 +26,7 @@ from app.domain.registry import (
     refusal,
     upcast,
 )
+from app.domain.registry_defaults import DROPPED_SEED_KEYS
 from app.domain.scopes import Scope
 
 
@@ -134,21 +135,33 @@ def validate_items(items: Iterable[tuple[str, Any]], scope: Scope) -> tuple[dict
     """Validate several key/value pairs for one scope, collecting every error.
 
     Returns (normalised values by canonical key, warnings). A value of ``None`` for a
-    non-nullable key is not accepted here: deletes are expressed separately.
+    non-nullable key is not accepted here: deletes are expressed separately. A value
+    with no counterpart under its current name (``max_context_tokens: 0``) and a
+    dropped seed-era key are left out, each with a warning: the scope then holds no
+    value for them, which is what they mean.
     """
     values: dict[str, Any] = {}
+    seen: set[str] = set()
     errors: list[FieldError] = []
     warnings: list[str] = []
     for name, value in items:
+        if name in DROPPED_SEED_KEYS:
+            warnings.append(dropped_warning(name, scope))
+            continue
         key, warning = canonical_key(name)
         if warning:
             warnings.append(warning)
-        if key in values:
+        if key in seen:
             errors.append(FieldError(key=key, code="duplicate_key", scope=str(scope),
                                      message=f"'{key}' is given more than once"))
             continue
+        seen.add(key)
         try:
-            values[key] = validate_value(lookup_writable(key, scope), written_value(name, value))
+            new = written_value(name, value, refuse_unset=False)
+            if new is UNSET:
+                warnings.append(unset_warning(name, value, scope))
+                continue
+            values[key] = validate_value(lookup_writable(key, scope), new)
         except ValidationFailed as exc:
             errors.extend(FieldError(key=e.key, code=e.code, message=e.message, scope=str(scope))
                           for e in exc.errors)
@@ -157,12 +170,28 @@ def validate_items(items: Iterable[tuple[str, Any]], scope: Scope) -> tuple[dict
     return values, warnings
 
 
-def written_value(name: str, value: Any) -> Any:
+def written_value(name: str, value: Any, *, refuse_unset: bool = True) -> Any:
     """A value written under ``name``: under a legacy name, transformed as the registry
-    says (a value with no counterpart under the new name is refused, nothing written)."""
+    says. A value with no counterpart under the new name is ``UNSET`` (the write is a
+    delete of the new name, as such old events read), or with ``refuse_unset`` a 422."""
     key, new = upcast(name, value)
-    if new is UNSET:
+    if new is UNSET and refuse_unset:
         raise refusal(key, "no_counterpart", (
             f"'{name}' = {_show(value)} has no counterpart in '{key}' (it was renamed); "
             f"delete '{key}' to inherit, or give it a value"))
     return new
+
+
+def unset_warning(name: str, value: Any, scope: Scope) -> str:
+    key = canonical_key(name)[0]
+    return (f"'{name}' = {json.dumps(value)} has no counterpart in '{key}' (it was renamed); "
+            f"read as unsetting '{key}' in {scope}, which then inherits")
+
+
+def is_dropped(name: str) -> bool:
+    """A seed-era key whose concept the platform dropped: written, it is ignored."""
+    return name in DROPPED_SEED_KEYS
+
+
+def dropped_warning(name: str, scope: Scope) -> str:
+    return f"'{name}' (in {scope}) is no longer a setting: {DROPPED_SEED_KEYS[name]}; ignored, nothing stored"

@@ -11,7 +11,9 @@ from app.domain import scopes
 from app.domain.adoption import delete_stored
 from app.domain.errors import NotFound
 from app.domain.events import ChangeRequest, Expectations, Source, set_op
+from app.domain.registry import REGISTRY
 from app.domain.resolution import Layer, Snapshot
+from app.domain.scopes import ScopeType
 from app.services.settings import SettingsService
 
 
@@ -52,6 +54,20 @@ class PlatformProfiles:
         updated = max((v.updated_at for v in view.values), default=None)
         return self._answer(slug, self._settings.snapshot(slug), first.get(slug), updated)
 
+    async def every(self) -> list[dict[str, Any]]:
+        """Every known bot's profile, in slug order (the platform's `GET /v1/bots` `data`).
+        As the platform's BotInfo, `settings` holds the keys a bot may set: global-only
+        ones (the default bot, the model catalogue) are not a bot's, and would tell a
+        token limited to one bot of the others."""
+        await self._settings.refresh()
+        _, first = await self._settings.bots_first_seen()
+        every = [self._answer(slug, self._settings.snapshot(slug), first.get(slug))
+                 for slug in sorted(self._settings.known_bots())]
+        for body in every:
+            body["settings"] = {k: v for k, v in body["settings"].items()
+                                if k in REGISTRY and ScopeType.BOT in REGISTRY[k].scopes}
+        return every
+
     async def list(self, *, q: str | None, flags: dict[str, bool | None], default_model: str | None,
                    limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         await self._settings.refresh()
@@ -70,6 +86,20 @@ class PlatformProfiles:
             ops=[set_op(scope, k, v) for k, v in values.items()], actor=actor,
             reason=reason or f"profile of {scope.id} (platform editor)", source=Source.API,
             expect=Expectations(scope_revisions={scope: view.revision})))
+        return await self.get(scope.id)
+
+    async def patch(self, slug: str, body: dict[str, Any], *, actor: str, reason: str) -> dict[str, Any]:
+        """Only the fields the body names, in one change (404 for a bot nobody knows)."""
+        await self._settings.refresh()
+        scope = scopes.bot(self._known(slug))
+        view = await self._settings.scope_view(scope)
+        stored_extra = next((v.value for v in view.values if v.key == pp.EXTRA), None)
+        values = pp.split_patch(body, stored_extra if isinstance(stored_extra, dict) else None)
+        if values:
+            await self._settings.apply(ChangeRequest(
+                ops=[set_op(scope, k, v) for k, v in values.items()], actor=actor,
+                reason=reason or f"profile of {scope.id} (partial)", source=Source.API,
+                expect=Expectations(scope_revisions={scope: view.revision})))
         return await self.get(scope.id)
 
     async def delete(self, slug: str, *, purge: bool, actor: str, reason: str) -> dict[str, Any]:

@@ -90,6 +90,9 @@ class SettingsService:
             raise ValidationFailed([FieldError(key="ops", message="a change needs at least one operation")])
         request = self.check_approval(request, bypass)
         ops, warnings = normalize_request(request)
+        if not ops:  # every op was a seed-era key the platform dropped: nothing to append
+            return ChangeResult(change_id=None, first_revision=None, last_revision=None, head=await self.head(),
+                                items=[], warnings=warnings)
         started = time.perf_counter()
         committed = with_legacy_deletes(ops)
         result = await self._committer.submit(request, committed, in_transaction)

@@ -92,6 +92,16 @@ class ServiceClientReplay:
     async def upsert_bot_profile(self, slug: str, data: dict[str, Any]) -> Any:
         return await self.call("PUT", f"/v1/bots/{slug}/profile", data=data)
 
+    async def patch_bot_profile(self, slug: str, data: dict[str, Any]) -> Any:
+        """The platform's `PATCH /v1/bots/{slug}/profile` (its BotProfilePatchRequest):
+        only the fields sent change; an unknown bot is a 404."""
+        return await self.call("PATCH", f"/v1/bots/{slug}/profile", data=data)
+
+    async def list_bots(self) -> Any:
+        """`list_bots`: GET /v1/bots and the answer's `data` (its BotInfo dicts), else None."""
+        answer = await self.call("GET", "/v1/bots")
+        return answer.get("data")
+
     async def delete_bot_profile(self, slug: str, purge: bool = False) -> Any:
         return await self.call("DELETE", f"/v1/bots/{slug}/profile" + ("?purge=true" if purge else ""))
 

@@ -134,3 +134,55 @@ async def test_delete_removes_the_profile_keys_and_keeps_the_history(platform: S
     assert (await platform.request("DELETE", "/v1/bots/ghost/profile")).status_code == 404
     changes = await runtime.service.changes_between(0, await runtime.service.head())
     assert len(changes) == 4  # save, set, delete, purge: all in the log
+
+
+# The fields of the platform's BotInfo (its schemas.py) that its list_bots callers read.
+BOT_INFO_FIELDS = {
+    "slug", "name", "description", "system_prompt", "prompt_override_id", "requires_memory", "voice_optimized",
+    "tts_mode", "include_summaries", "include_in_global_search", "default_voice", "uses_tools", "uses_search",
+    "uses_home_assistant", "default_model", "color", "avatar", "avatar_render", "bot_type", "harness", "endpoint_id",
+    "agent_backend", "agent_backend_config", "settings"}
+
+
+async def test_list_bots_reads_each_bots_info_from_data(platform: ServiceClientReplay, client: httpx.AsyncClient,
+                                                        runtime: Runtime) -> None:
+    await _editor_saves(platform, "nova", {"color": "cyan"})
+    await runtime.service.set_value(scopes.bot("mira"), "temperature", 0.4, actor="op")
+    bots = await platform.list_bots()
+    slugs = [b["slug"] for b in bots]
+    assert slugs == sorted(slugs) and {"nova", "mira"} <= set(slugs)
+    nova = next(b for b in bots if b["slug"] == "nova")
+    assert set(nova) >= BOT_INFO_FIELDS
+    assert (nova["name"], nova["color"], nova["uses_tools"]) == ("Nova", "cyan", True)
+    mira = next(b for b in bots if b["slug"] == "mira")
+    assert mira["settings"]["temperature"] == 0.4 and mira["name"] == "Mira"
+    assert "default_bot" not in mira["settings"] and "models" not in mira["settings"]  # global-only: not a bot's
+    body = (await client.get("/v1/bots")).json()  # our own clients' fields are still there
+    assert body["object"] == "list" and {b["slug"] for b in body["bots"]} == {b["slug"] for b in bots}
+    assert body["revision"] == await runtime.service.head()
+
+
+async def test_a_partial_profile_update_changes_only_the_fields_sent(platform: ServiceClientReplay,
+                                                                   client: httpx.AsyncClient,
+                                                                   runtime: Runtime) -> None:
+    before = await _editor_saves(platform, "nova", {"color": "cyan"})
+    head = await runtime.service.head()
+    after = await platform.patch_bot_profile("nova", {"system_prompt": "You are Nova, tersely.", "color": "red"})
+    assert after["system_prompt"] == "You are Nova, tersely." and after["color"] == "red"
+    unchanged = {k: v for k, v in before.items() if k not in ("system_prompt", "color", "updated_at", "settings")}
+    assert {k: after[k] for k in unchanged} == unchanged
+    events = (await client.get("/v1/history", params={"scope": "bots/nova"})).json()["events"]
+    new = [e for e in events if e["revision"] > head]
+    assert {e["key"] for e in new} == {"system_prompt", "extra"} and len({e["change_id"] for e in new}) == 1
+    # a backend makes an agent, as on the platform; none makes a chat bot again
+    agent = await platform.patch_bot_profile("nova", {"agent_backend": "claude-code"})
+    assert (agent["bot_type"], agent["agent_backend"]) == ("agent", "claude-code")
+    chat = await platform.patch_bot_profile("nova", {"agent_backend": None})
+    assert (chat["bot_type"], chat["agent_backend"]) == ("chat", None)
+    # an unknown bot is a 404 and nothing is written; a bad value a 422 naming it
+    head = await runtime.service.head()
+    r = await platform.request("PATCH", "/v1/bots/nobody/profile", data={"color": "red"})
+    assert r.status_code == 404
+    r = await platform.request("PATCH", "/v1/bots/nova/profile", data={"uses_tools": "yes"})
+    assert r.status_code == 422 and "uses_tools" in r.text
+    assert await runtime.service.head() == head

@@ -129,3 +129,23 @@ async def test_the_native_every_scope_read_is_still_there_at_a_point(client: htt
     await runtime.service.set_value(scopes.GLOBAL, "top_p", 0.9, actor="t")
     r = await client.get("/v1/settings", params={"revision": 1})
     assert r.status_code == 200 and r.json()["scopes"] == {"global": {"top_p": 0.9}}
+
+
+async def test_a_seed_era_set_of_max_context_tokens_maps_to_history_tokens(platform: ServiceClientReplay,
+                                                                           client: httpx.AsyncClient,
+                                                                           runtime: Runtime) -> None:
+    """`llm --settings-set max_context_tokens N`: a budget is written as history_tokens;
+    the old 0 ("auto") unsets it in that scope (the scope inherits), through the
+    platform's PUT and the native PATCH alike, each with a warning naming the mapping."""
+    body = await platform.settings_set("bot", "mira", "max_context_tokens", 8000)
+    assert (body["key"], body["value"]) == ("history_tokens", 8000) and "legacy name" in body["warnings"][0]
+    assert runtime.service.stored(scopes.bot("mira")) == {"history_tokens": 8000}
+    body = await platform.settings_set("bot", "mira", "max_context_tokens", 0)
+    assert (body["key"], body["value"]) == ("history_tokens", None)
+    assert any("unsetting 'history_tokens' in bots/mira" in w for w in body["warnings"])
+    assert runtime.service.stored(scopes.bot("mira")) == {}
+    await platform.settings_set("global", None, "history_tokens", 16000)
+    r = await client.patch("/v1/settings/global", json={"max_context_tokens": 0})
+    assert r.status_code == 200, r.text
+    assert any("unsetting 'history_tokens' in global" in w for w in r.json()["warnings"])
+    assert "history_tokens" not in runtime.service.stored(scopes.GLOBAL)

@@ -6,11 +6,9 @@ history_tokens: positive budgets carry over, the old 0 = auto reads as unset).""
 from __future__ import annotations
 
 import asyncpg
-import pytest
 
 from app.domain import scopes
 from app.domain.audit import EventFilter
-from app.domain.errors import ValidationFailed
 from app.domain.history import Point
 from app.services import AdoptionService, settings_with_history
 from app.store.database import Database
@@ -47,11 +45,9 @@ async def test_after_a_rename_every_read_of_the_past_speaks_of_the_new_name(
         assert [(e.scope, e.key, e.op, e.value) for e in page.events] == [
             ("global", "history_tokens", "set", 12000), ("bots/nova", "history_tokens", "delete", None),
             ("bots/mira", "history_tokens", "set", 64000)]
-        # a write under the old name is mapped, with a warning; its 0 has no counterpart
+        # a write under the old name is mapped, with a warning
         later = await service.patch(MIRA, {"max_context_tokens": 8000}, actor="bob")
         assert any("legacy name" in w for w in later.warnings)
-        with pytest.raises(ValidationFailed, match="no counterpart"):
-            await service.patch(MIRA, {"max_context_tokens": 0}, actor="bob")
         # the write replaced the old-name row: the current name alone holds the value
         rows = await raw.fetch("SELECT key, value::text FROM settings_current WHERE scope_id = 'mira' ORDER BY key")
         assert [(r["key"], r["value"]) for r in rows] == [("history_tokens", "8000"), ("temperature", "0.5")]
@@ -69,5 +65,33 @@ async def test_after_a_rename_every_read_of_the_past_speaks_of_the_new_name(
         # the old events are still there, as written
         old = await raw.fetchval("SELECT count(*) FROM settings_events WHERE key = 'max_context_tokens'")
         assert old >= 3
+        # a write of the old 0 ("auto") unsets the new name in that scope, as its old events read
+        auto = await service.patch(MIRA, {"max_context_tokens": 0}, actor="bob")
+        await service.refresh()
+        assert any("unsetting 'history_tokens' in bots/mira" in w for w in auto.warnings)
+        assert [(i.key, i.op.value, i.changed) for i in auto.items] == [("history_tokens", "delete", True)]
+        assert (service.snapshot("mira")["history_tokens"], service.snapshot("mira").source("history_tokens").value) \
+            == (12000, "global")
+        assert not await raw.fetchval("SELECT count(*) FROM settings_current WHERE scope_id = 'mira' "
+                                      "AND key IN ('history_tokens', 'max_context_tokens')")
+    finally:
+        await service.close()
+
+
+async def test_an_import_of_the_old_auto_unsets_the_new_name_and_drops_retired_keys(db: Database) -> None:
+    """`botsettings import` makes a scope exactly what the file says: the old 0 ("auto")
+    and a key the platform dropped hold no value, so the scope ends without them — each
+    named in a warning."""
+    service, history = settings_with_history(db)
+    adoption = AdoptionService(db, service, history)
+    try:
+        await service.patch(MIRA, {"history_tokens": 8000, "temperature": 0.5}, actor="alice")
+        text = "bots:\n  mira:\n    max_context_tokens: 0\n    max_context_messages: 10\n    temperature: 0.5\n"
+        outcome = await adoption.import_text(text, "seed.yaml", dry_run=False, actor="bob", reason="")
+        await service.refresh()
+        assert service.stored(MIRA) == {"temperature": 0.5}
+        warnings = "\n".join(outcome.plan.warnings)
+        assert "unsetting 'history_tokens' in bots/mira" in warnings
+        assert "'max_context_messages' (in bots/mira) is no longer a setting" in warnings
     finally:
         await service.close()
