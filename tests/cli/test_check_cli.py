@@ -7,25 +7,12 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
-
 from app.cli.check import EXIT_BOT_FAILS
 from app.cli.output import EXIT_INVALID
 from app.domain import scopes
 from app.domain.events import ChangeRequest, Source, set_op
 from app.store import writer
 from app.store.database import Database
-from tests.support.cli import cli_env, run_cli
-
-
-@pytest.fixture
-def invoke(db_url: str, tmp_path: Path):
-    env = cli_env(db_url, tmp_path)
-
-    def run(*args: str, code: int = 0) -> str:
-        result = run_cli(*args, env=env, code=code)
-        return result.stdout if code == 0 else result.output
-    return run
 
 
 def store_before_the_catalogue(db_url: str, slug: str, key: str, value: int) -> None:

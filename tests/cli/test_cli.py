@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from app.cli.output import EXIT_CONFLICT, EXIT_INVALID
-from tests.support.cli import cli_env, run_cli
-
-
-@pytest.fixture
-def invoke(db_url: str, tmp_path: Path):
-    env = cli_env(db_url, tmp_path)
-
-    def run(*args: str, code: int = 0) -> str:
-        result = run_cli(*args, env=env, code=code)
-        return result.stdout if code == 0 else result.output
-    return run
 
 
 def test_set_get_list_unset_round_trip(invoke) -> None:

@@ -9,20 +9,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import pytest
-
-from tests.support.cli import cli_env, run_cli
 from tests.support.registries import BEFORE_RENAME, installed
-
-
-@pytest.fixture
-def invoke(db_url: str, tmp_path: Path):
-    env = cli_env(db_url, tmp_path)
-
-    def run(*args: str, code: int = 0) -> str:
-        result = run_cli(*args, env=env, code=code)
-        return result.stdout if code == 0 else result.output
-    return run
 
 
 def test_keys_list_and_show(invoke) -> None:
