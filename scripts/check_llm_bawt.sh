@@ -46,17 +46,7 @@ done
 curl -fsS http://127.0.0.1:8642/health; echo
 
 echo "== declare the platform's test key"
-DEFINE_HELP=$(uv run botsettings keys define --help 2>/dev/null || true)
-if grep -q -- "--type" <<< "$DEFINE_HELP"; then
-  uv run botsettings keys define test_cli_integration_key --type str --reason "llm-bawt check"
-elif [ -n "$DEFINE_HELP" ]; then  # `keys define KEY DEFINITION` (a JSON object)
-  uv run botsettings keys define test_cli_integration_key '{"type": "str", "default": ""}' --reason "llm-bawt check"
-else  # the same definition through the API (botsettings without `keys define`)
-  curl -fsS -X POST http://127.0.0.1:8642/v1/keys -H 'Content-Type: application/json' \
-    -d '{"key": "test_cli_integration_key", "definition": {"type": "str", "default": ""}, "reason": "llm-bawt check"}' \
-    || echo "could not declare test_cli_integration_key: test_settings_set_and_delete will be refused"
-  echo
-fi
+uv run botsettings keys define test_cli_integration_key --type str --reason "llm-bawt check"
 
 echo "== the platform's bootstrap and profile calls"
 status=0

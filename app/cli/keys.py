@@ -66,19 +66,51 @@ def _where(d: KeyDoc) -> str:
 
 
 
+# The default `keys define KEY --type T` gives a new key when --default is not given.
+_EMPTY: dict[str, object] = {"str": "", "str_list": []}
+
+
 @keys.command("define")
 @click.argument("key")
-@click.argument("definition")
+@click.argument("definition", required=False)
+@click.option("--type", "kind", default=None,
+              help="The key's type (int, float, bool, str, enum, str_list, json), for a definition "
+                   "without the JSON form.")
+@click.option("--default", "default", default=None,
+              help="Its default, as JSON (e.g. 20, \"x\", null); with --type str or str_list, empty unless given.")
+@click.option("--label", default=None, help="A short label.")
+@click.option("--help-text", "help_text", default=None, help="What the key does.")
 @click.option("--reason", default="", help="Why (kept in the log).")
 @click.option("--actor", default=None, help="Who (default: $USER).")
-def define_key(key: str, definition: str, reason: str, actor: str | None) -> None:
-    """Define KEY, or change its definition, from a JSON object: type, default, applies_to,
-    scopes, label, help, minimum, maximum, choices, nullable, legacy, renames, ui_widget, …
-    (given fields replace the current ones). One change in the log."""
-    try:
-        doc = json.loads(definition)
-    except ValueError as exc:
-        fail(f"the definition is not JSON: {exc}", EXIT_INVALID)
+def define_key(key: str, definition: str | None, kind: str | None, default: str | None, label: str | None,
+               help_text: str | None, reason: str, actor: str | None) -> None:
+    """Define KEY, or change its definition. Either a JSON object DEFINITION (type,
+    default, applies_to, scopes, label, help, minimum, maximum, choices, nullable,
+    legacy, renames, ui_widget, …; given fields replace the current ones), or the
+    options: `botsettings keys define my_key --type str --default '""'`. One change in
+    the log."""
+    doc: dict[str, object] = {}
+    if definition is not None:
+        try:
+            parsed = json.loads(definition)
+        except ValueError as exc:
+            fail(f"the definition is not JSON: {exc}", EXIT_INVALID)
+        if not isinstance(parsed, dict):
+            fail("the definition must be a JSON object, e.g. '{\"type\": \"str\"}'", EXIT_INVALID)
+        doc.update(parsed)
+    if default is not None:
+        try:
+            doc["default"] = json.loads(default)
+        except ValueError:
+            doc["default"] = default  # a bare word is a string: --default hello
+    for name, given in (("type", kind), ("label", label), ("help", help_text)):
+        if given is not None:
+            doc[name] = given
+    if not doc:
+        fail("give a definition: a JSON object, or at least --type (e.g. --type str)", EXIT_INVALID)
+    if definition is None and default is None and kind in _EMPTY:
+        doc["default"] = _EMPTY[kind]  # a text or a list has a natural empty default; numbers do not
+
     async def work(rt: Runtime) -> ChangeResult:
         return await rt.services.registry.define(key, doc, actor=actor or default_actor(), reason=reason,
                                                  source=Source.CLI)

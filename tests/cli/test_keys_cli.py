@@ -103,3 +103,18 @@ def fake_platform(schema: dict) -> Iterator[str]:  # type: ignore[type-arg]
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_keys_define_with_options_as_the_platforms_test_key_needs(invoke) -> None:
+    """`keys define KEY --type str` (no JSON): the form an operator types to declare the
+    platform's CLI test key before its tests run."""
+    out = invoke("keys", "define", "test_cli_integration_key", "--type", "str", "--reason", "platform tests")
+    assert "applied change" in out
+    invoke("set", "test_cli_integration_key", "hello", "--global")
+    assert invoke("get", "test_cli_integration_key", "--global").strip() == "hello"
+    shown = invoke("keys", "show", "test_cli_integration_key")
+    assert "str" in shown
+    invoke("keys", "define", "x_limit", "--type", "int", "--default", "20", "--label", "A limit")
+    assert "20" in invoke("keys", "show", "x_limit")
+    assert "--type" in invoke("keys", "define", "x_empty", code=3)
+    assert "JSON object" in invoke("keys", "define", "x_list", "[1]", code=3)
