@@ -97,8 +97,11 @@ class Listener:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Bounded: a stop must never hang the process's shutdown (a teardown was seen
+            # waiting here indefinitely once); the connection is closed below regardless.
+            done, _ = await asyncio.wait({self._task}, timeout=5)
+            if not done:
+                log.warning("listener.stop_timed_out")
         await self._close()
 
     async def refresh(self) -> int:
