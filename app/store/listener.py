@@ -193,7 +193,10 @@ class Listener:
         while True:
             quiet = False
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval * 5)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that arrives as the wake-up does, and stop() then waited forever.
+                async with asyncio.timeout(self.poll_interval * 5):
+                    await self._wake.wait()
             except TimeoutError:
                 # No news for a while: prove the connection is alive (a dead TCP peer
                 # sends no termination), and catch up in case a NOTIFY went missing.
