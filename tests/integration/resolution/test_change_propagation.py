@@ -4,42 +4,16 @@ it, from the log when it does not or when a gap is seen (app/store/listener.py).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 
 import asyncpg
-import msgspec
-import pytest
 
-from app.config import Config
 from app.domain import scopes
 from app.domain.events import AppliedChange
 from app.runtime import Runtime
 from app.store import schema
+from tests.support.polling import eventually
 
 MIRA = scopes.bot("mira")
-
-
-@pytest.fixture
-async def pair(config: Config) -> AsyncIterator[tuple[Runtime, Runtime]]:
-    # A long poll interval: the quiet-time catch-up must not fill a gap before the
-    # payload shows it (what the tests count is which path applied a change).
-    config = msgspec.structs.replace(config, listener_poll_seconds=60.0)
-    a = await Runtime.start(config, migrate=False, listen=True)
-    b = await Runtime.start(config, migrate=False, listen=True)
-    for rt in (a, b):  # LISTENing before the first change, or it is read at connect instead
-        assert rt.listener is not None
-        await asyncio.wait_for(rt.listener.wait_connected(), 10)
-    yield a, b
-    await b.close()
-    await a.close()
-
-
-async def until(check: Callable[[], bool], timeout: float = 5) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("not in time")
 
 
 async def test_a_small_change_reaches_another_process_through_the_payload(pair: tuple[Runtime, Runtime]) -> None:
@@ -49,7 +23,7 @@ async def test_a_small_change_reaches_another_process_through_the_payload(pair: 
     assert b.listener is not None
     from_log = b.listener.from_log
     result = await a.service.patch(MIRA, {"temperature": 0.3, "top_p": 0.4}, actor="t", reason="small")
-    await until(lambda: b.service.revision == result.last_revision)
+    await eventually(lambda: b.service.revision == result.last_revision)
     assert b.service.snapshot("mira")["temperature"] == 0.3 and b.service.snapshot("mira")["top_p"] == 0.4
     assert b.listener.from_payload >= 1 and b.listener.from_log == from_log  # no query was needed
     assert [(c.change_id, c.first_revision, c.last_revision, c.keys) for c in heard] == [
@@ -67,13 +41,13 @@ async def test_a_change_too_big_for_the_payload_is_read_from_the_log(pair: tuple
     result = await a.service.patch(MIRA, {"system_prompt": prompt, "temperature": 0.2}, actor="t")
     payload = await asyncio.wait_for(received.get(), 5)
     assert payload == f'{{"first":1,"last":{result.last_revision}}}'  # the range only
-    await until(lambda: b.service.revision == result.last_revision)
+    await eventually(lambda: b.service.revision == result.last_revision)
     assert b.service.snapshot("mira")["system_prompt"] == prompt
     assert b.listener.from_log == from_log + 1
     # And the next small change comes through the payload again.
     from_payload = b.listener.from_payload
     second = await a.service.patch(MIRA, {"temperature": 0.25}, actor="t")
-    await until(lambda: b.service.revision == second.last_revision)
+    await eventually(lambda: b.service.revision == second.last_revision)
     assert b.service.snapshot("mira")["temperature"] == 0.25 and b.listener.from_payload == from_payload + 1
 
 
@@ -84,7 +58,7 @@ async def test_a_gap_before_a_payload_is_filled_from_the_log(pair: tuple[Runtime
     a, b = pair
     assert b.listener is not None
     await a.service.patch(MIRA, {"temperature": 0.3}, actor="t")
-    await until(lambda: b.service.revision == 1)
+    await eventually(lambda: b.service.revision == 1)
     # Revision 2, committed without a NOTIFY reaching anyone.
     await raw.execute("""
         WITH ev AS (INSERT INTO settings_events (revision, change_id, scope_type, scope_id, key, op, value,
@@ -99,7 +73,7 @@ async def test_a_gap_before_a_payload_is_filled_from_the_log(pair: tuple[Runtime
         UPDATE settings_head SET revision = 2""")
     from_log = b.listener.from_log
     third = await a.service.patch(MIRA, {"temperature": 0.35}, actor="t")
-    await until(lambda: b.service.revision == third.last_revision)
+    await eventually(lambda: b.service.revision == third.last_revision)
     assert b.service.snapshot("mira")["top_p"] == 0.7 and b.service.snapshot("mira")["temperature"] == 0.35
     assert b.listener.from_log == from_log + 1
     # A itself was behind too when its own batch committed: it caught up from the log.

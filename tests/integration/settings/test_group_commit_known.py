@@ -6,33 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import asyncpg
-import msgspec
 import pytest
 
-from app.config import Config
 from app.domain import scopes
 from app.domain.errors import Conflict
 from app.runtime import Runtime
 from app.services import SettingsService
 from app.store.database import Database
+from tests.support.polling import eventually
 
 MIRA = scopes.bot("mira")
-
-
-@pytest.fixture
-async def pair(config: Config) -> AsyncIterator[tuple[Runtime, Runtime]]:
-    config = msgspec.structs.replace(config, listener_poll_seconds=60.0)  # no quiet-time catch-up
-    a = await Runtime.start(config, migrate=False, listen=True)
-    b = await Runtime.start(config, migrate=False, listen=True)
-    for rt in (a, b):
-        assert rt.listener is not None
-        await asyncio.wait_for(rt.listener.wait_connected(), 10)
-    yield a, b
-    await b.close()
-    await a.close()
 
 
 @pytest.fixture
@@ -45,26 +31,18 @@ async def elsewhere(db_url: str) -> AsyncIterator[SettingsService]:
     await db.dispose()
 
 
-async def until(check: Callable[[], bool], timeout: float = 5) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("not in time")
-
-
 async def test_known_keys_commit_in_one_statement_and_reach_others_through_the_payload(
         pair: tuple[Runtime, Runtime], raw: asyncpg.Connection) -> None:
     a, b = pair
     assert b.listener is not None
     await a.service.patch(MIRA, {"temperature": 0.1, "top_p": 0.2}, actor="t")  # now known to a's writer
-    await until(lambda: b.service.revision == 2)
+    await eventually(lambda: b.service.revision == 2)
     one_statement, from_log = a.service.committer.one_statement, b.listener.from_log
     results = [await a.service.patch(MIRA, {"temperature": 0.3 + n / 10, "top_p": None}, actor=f"t{n}",
                                      reason="fast") for n in range(3)]
     assert a.service.committer.one_statement == one_statement + 3
     # Another process applied each from its NOTIFY payload, with the database's timestamp.
-    await until(lambda: b.service.revision == results[-1].head)
+    await eventually(lambda: b.service.revision == results[-1].head)
     assert b.listener.from_log == from_log
     assert b.service.snapshot("mira")["temperature"] == 0.5 and b.service.snapshot("mira")["top_p"] != 0.2
     rows = await raw.fetch("SELECT e.revision, e.change_id, e.key, e.op, e.value, e.key_version, e.actor, e.reason,"
@@ -132,5 +110,5 @@ async def test_two_processes_racing_on_the_same_keys_lose_nothing(
     assert [r["key_version"] for r in rows] == list(range(1, len(rows) + 1))  # no version planned twice
     assert sorted(acknowledged) == [(r["revision"], json.loads(r["value"])) for r in rows]
     assert a.service.committer.one_statement > 0 and b.service.committer.one_statement > 0
-    await until(lambda: a.service.revision == b.service.revision == len(rows))
+    await eventually(lambda: a.service.revision == b.service.revision == len(rows))
     assert (await a.service.verify()).ok
