@@ -69,6 +69,9 @@ class ScheduledChangeApplier:
                     log.exception("scheduled_change.loop_failed")
                 wait = POLL_SECONDS
             timeout = POLL_SECONDS if wait is None else max(0.0, min(wait, POLL_SECONDS))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation
+            # that lands as the wake-up does (see app/store/listener.py).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self.wake.wait()
             self.wake.clear()

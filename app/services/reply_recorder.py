@@ -148,8 +148,9 @@ class ReplyRecorder:
             while self._queue:
                 if len(self._queue) < BATCH_LIMIT and not self._hurry.is_set():
                     # Let a batch gather: one transaction per LINGER_SECONDS at most, not one per request.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._hurry.wait(), LINGER_SECONDS)
+                    with contextlib.suppress(TimeoutError):  # asyncio.timeout: see app/store/listener.py
+                        async with asyncio.timeout(LINGER_SECONDS):
+                            await self._hurry.wait()
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), BATCH_LIMIT))]
                 rows = [self._reply(item) for item in batch]
                 try:
